@@ -1,0 +1,105 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actionContext, requireSession, signedInContext } from '../http/context.js';
+import { displayName, email, iso, password, pathId, role, workspaceParams } from '../http/schemas.js';
+import type { AccountsService } from './accounts-service.js';
+import { clearSessionCookie, setSessionCookie, type SessionOptions } from './session-plugin.js';
+import { csrfTokenFor } from './session-token.js';
+
+export interface AccountsRoutesOptions {
+  accounts: AccountsService;
+  cookieSecure: SessionOptions['cookieSecure'];
+}
+
+function presentWorkspace(w: { id: string; name: string; ceiling_per_minute: number; ceiling_per_hour: number }) {
+  return {
+    id: w.id,
+    object: 'workspace' as const,
+    name: w.name,
+    rate_limit_ceiling: { per_minute: w.ceiling_per_minute, per_hour: w.ceiling_per_hour },
+  };
+}
+
+export const accountsRoutes: FastifyPluginAsyncZod<AccountsRoutesOptions> = async (app, { accounts, cookieSecure }) => {
+  app.get('/v1/setup', { config: { public: true } }, async () => ({ needs_setup: !(await accounts.isSetUp()) }));
+
+  app.post(
+    '/v1/setup',
+    {
+      config: { public: true },
+      schema: { body: z.strictObject({ email, password, workspace_name: displayName }) },
+    },
+    async (request, reply) => {
+      const { workspace, signedIn } = await accounts.setup(
+        { email: request.body.email, password: request.body.password, workspaceName: request.body.workspace_name },
+        actionContext(request),
+      );
+      setSessionCookie(request, reply, signedIn.sessionToken, signedIn.expiresAt, cookieSecure);
+      return reply.code(201).send({ user: signedIn.user, workspace: presentWorkspace(workspace), csrf_token: signedIn.csrfToken });
+    },
+  );
+
+  app.post(
+    '/v1/auth/login',
+    { config: { public: true }, schema: { body: z.strictObject({ email, password: z.string().min(1).max(200) }) } },
+    async (request, reply) => {
+      const signedIn = await accounts.login(request.body, actionContext(request));
+      setSessionCookie(request, reply, signedIn.sessionToken, signedIn.expiresAt, cookieSecure);
+      return { user: signedIn.user, csrf_token: signedIn.csrfToken };
+    },
+  );
+
+  app.post('/v1/auth/logout', async (request, reply) => {
+    await accounts.logout(requireSession(request), signedInContext(request));
+    clearSessionCookie(reply);
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/auth/me', async (request) => {
+    const session = requireSession(request);
+    const { user, workspaces } = await accounts.me(session.user.id);
+    return {
+      user: { id: user.id, email: user.email, created_at: iso(user.created_at) },
+      workspaces,
+      csrf_token: csrfTokenFor(session.token),
+    };
+  });
+
+  app.post('/v1/workspaces', { schema: { body: z.strictObject({ name: displayName }) } }, async (request, reply) => {
+    const workspace = await accounts.createWorkspace(request.body.name, signedInContext(request));
+    return reply.code(201).send(presentWorkspace(workspace));
+  });
+
+  app.get('/v1/workspaces/:workspace_id/members', { schema: { params: workspaceParams } }, async (request) => {
+    const { workspace_id } = request.params;
+    await accounts.requireRole(workspace_id, requireSession(request).user.id);
+    const members = await accounts.listMembers(workspace_id);
+    return {
+      object: 'list' as const,
+      data: members.map((m) => ({ user_id: m.user_id, email: m.email, role: m.role, added_at: iso(m.created_at) })),
+      has_more: false,
+      next_cursor: null,
+    };
+  });
+
+  app.post(
+    '/v1/workspaces/:workspace_id/members',
+    { schema: { params: workspaceParams, body: z.strictObject({ email, password: password.optional(), role }) } },
+    async (request, reply) => {
+      const { workspace_id } = request.params;
+      const actorRole = await accounts.requireRole(workspace_id, requireSession(request).user.id);
+      const member = await accounts.addMember(workspace_id, actorRole, request.body, signedInContext(request));
+      return reply.code(201).send(member);
+    },
+  );
+
+  app.patch(
+    '/v1/workspaces/:workspace_id/members/:user_id',
+    { schema: { params: workspaceParams.extend({ user_id: pathId }), body: z.strictObject({ role }) } },
+    async (request) => {
+      const { workspace_id, user_id } = request.params;
+      const actorRole = await accounts.requireRole(workspace_id, requireSession(request).user.id);
+      return accounts.changeRole(workspace_id, actorRole, user_id, request.body.role, signedInContext(request));
+    },
+  );
+};

@@ -1,0 +1,53 @@
+import type { Executor } from '../db/client.js';
+import { newId } from '../ids.js';
+
+/** Who did something in the console or the management API, and from where. */
+export interface ActionContext {
+  actor: { id: string; email: string } | null;
+  sourceIp: string;
+  userAgent: string | undefined;
+  requestId: string;
+}
+
+export type ManagementAction =
+  | 'setup'
+  | 'login'
+  | 'login_failed'
+  | 'logout'
+  | 'workspace.create'
+  | 'member.add'
+  | 'member.role_change'
+  | 'api_key.create'
+  | 'api_key.update'
+  | 'api_key.rotate'
+  | 'api_key.secret_revoke'
+  | 'api_key.revoke'
+  | 'workspace.ceiling_change';
+
+export interface ManagementEventInput {
+  workspaceId: string | null;
+  action: ManagementAction;
+  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret'; id: string };
+  /** What changed, by name; never a secret, a password or a hash of either. */
+  details?: Record<string, unknown>;
+}
+
+/** Written inside the transaction of the action it records, so neither exists without the other. */
+export async function recordManagementEvent(ex: Executor, context: ActionContext, event: ManagementEventInput): Promise<void> {
+  await ex
+    .insertInto('management_events')
+    .values({
+      id: newId('mev'),
+      workspace_id: event.workspaceId,
+      actor_user_id: context.actor?.id ?? null,
+      actor_email: context.actor?.email ?? null,
+      action: event.action,
+      target_type: event.target?.type ?? null,
+      target_id: event.target?.id ?? null,
+      source_ip: context.sourceIp,
+      user_agent: context.userAgent?.slice(0, 512) ?? null,
+      request_id: context.requestId,
+      details: JSON.stringify(event.details ?? {}),
+    })
+    .execute();
+}

@@ -1,0 +1,105 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+
+export type Role = 'owner' | 'admin' | 'member';
+export type Mode = 'live' | 'test';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  created_at: CreatedAt;
+}
+
+export interface WorkspacesTable {
+  id: string;
+  name: string;
+  ceiling_per_minute: number;
+  ceiling_per_hour: number;
+  created_at: CreatedAt;
+}
+
+export interface MembershipsTable {
+  workspace_id: string;
+  user_id: string;
+  role: Role;
+  created_at: CreatedAt;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the cookie's token: a stolen database cannot sign anyone in. */
+  token_hash: string;
+  id: string;
+  user_id: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  mode: Mode;
+  prefix: string;
+  scopes: string[];
+  rate_limit_per_minute: number | null;
+  rate_limit_per_hour: number | null;
+  ip_allowlist: string[];
+  created_by: string;
+  created_at: CreatedAt;
+  revoked_at: Date | null;
+  revoked_by: string | null;
+  last_used_at: Date | null;
+  last_used_ip: string | null;
+}
+
+export interface ApiKeySecretsTable {
+  id: string;
+  key_id: string;
+  version: number;
+  /** SHA-256 (hex) of the whole secret; the secret itself is never stored. */
+  secret_hash: string;
+  prefix: string;
+  created_at: CreatedAt;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  last_used_ip: string | null;
+}
+
+export interface ManagementEventsTable {
+  id: string;
+  workspace_id: string | null;
+  actor_user_id: string | null;
+  actor_email: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  details: ColumnType<Record<string, unknown>, string, string>;
+  created_at: CreatedAt;
+}
+
+export interface MigrationsTable {
+  name: string;
+  applied_at: Generated<Date>;
+}
+
+export interface Database {
+  users: UsersTable;
+  workspaces: WorkspacesTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+  api_key_secrets: ApiKeySecretsTable;
+  management_events: ManagementEventsTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type Workspace = Selectable<WorkspacesTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type ApiKeySecretRow = Selectable<ApiKeySecretsTable>;
+export type NewManagementEvent = Insertable<ManagementEventsTable>;

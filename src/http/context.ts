@@ -1,0 +1,40 @@
+import type { FastifyRequest } from 'fastify';
+import type { ActionContext } from '../audit/management-log.js';
+import { AppError } from './errors.js';
+
+export interface SessionUser {
+  sessionId: string;
+  /** The raw cookie token, kept on the request only, to derive the CSRF token for `me`. */
+  token: string;
+  user: { id: string; email: string };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session: SessionUser | null;
+  }
+  interface FastifyContextConfig {
+    /** A management route that answers without a session (setup, login). */
+    public?: boolean;
+  }
+}
+
+export function requireSession(request: FastifyRequest): SessionUser {
+  if (!request.session) throw new AppError('not_authenticated', 'Sign in first.');
+  return request.session;
+}
+
+/** Who is acting and from where, for the management log. `request.ip` already honours TRUST_PROXY. */
+export function actionContext(request: FastifyRequest): ActionContext {
+  return {
+    actor: request.session?.user ?? null,
+    sourceIp: request.ip,
+    userAgent: request.headers['user-agent'],
+    requestId: request.id,
+  };
+}
+
+export function signedInContext(request: FastifyRequest): ActionContext & { actor: { id: string; email: string } } {
+  const session = requireSession(request);
+  return { ...actionContext(request), actor: session.user };
+}

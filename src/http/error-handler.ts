@@ -1,0 +1,52 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, errorBody } from './errors.js';
+import { validationError } from './validation.js';
+
+/** Fastify's own client errors, said in our words (its messages are not written for our users). */
+const FASTIFY_CLIENT_ERRORS: Record<string, () => AppError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError('payload_too_large', 'The request body is too large.'),
+  FST_ERR_CTP_INVALID_JSON_BODY: () => new AppError('invalid_request', 'The request body is not valid JSON.', { param: 'body' }),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    new AppError('invalid_request', 'The request body is empty but its content type is JSON.', { param: 'body' }),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
+    new AppError('unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError('invalid_request', 'The Content-Length header does not match the body.'),
+};
+
+export function toAppError(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    return validationError(error.validation, (error as { validationContext?: string }).validationContext);
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  const known = fastifyError.code ? FASTIFY_CLIENT_ERRORS[fastifyError.code] : undefined;
+  if (known) return known();
+  if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
+    return new AppError('invalid_request', 'The request body is not valid JSON.', { param: 'body' });
+  }
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new AppError('invalid_request', 'The request could not be read.');
+  }
+  return undefined;
+}
+
+export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
+  return reply.code(error.status).headers(error.headers).send(errorBody(error, reply.request.id));
+}
+
+/** Our error handler: known errors answer with their code; anything else is logged and answers internal_error. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const known = toAppError(error);
+    if (known) return sendError(reply, known);
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(
+      reply,
+      new AppError('internal_error', 'Something went wrong on our side. Quote the request id if you contact support.'),
+    );
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`)),
+  );
+}

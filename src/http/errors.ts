@@ -1,0 +1,69 @@
+/**
+ * Every error a client can see, in one registry: the code, its HTTP status and its type.
+ * Tests assert on these codes; messages are for people and may change.
+ */
+export const ERRORS = {
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  missing_api_key: { status: 401, type: 'authentication_error' },
+  invalid_api_key: { status: 401, type: 'authentication_error' },
+  api_key_revoked: { status: 401, type: 'authentication_error' },
+  api_key_expired: { status: 401, type: 'authentication_error' },
+  not_authenticated: { status: 401, type: 'authentication_error' },
+  invalid_credentials: { status: 401, type: 'authentication_error' },
+  ip_not_allowed: { status: 403, type: 'permission_error' },
+  insufficient_scope: { status: 403, type: 'permission_error' },
+  insufficient_role: { status: 403, type: 'permission_error' },
+  csrf_token_invalid: { status: 403, type: 'permission_error' },
+  not_found: { status: 404, type: 'not_found_error' },
+  already_set_up: { status: 409, type: 'conflict_error' },
+  conflict: { status: 409, type: 'conflict_error' },
+  payload_too_large: { status: 413, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  internal_error: { status: 500, type: 'api_error' },
+  service_unavailable: { status: 503, type: 'api_error' },
+} as const satisfies Record<string, { status: number; type: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, options: { param?: string; headers?: Record<string, string> } = {}) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.param = options.param;
+    this.headers = options.headers ?? {};
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+}
+
+export function invalidRequest(param: string, message: string): AppError {
+  return new AppError('invalid_request', message, { param });
+}
+
+export function notFound(what: string): AppError {
+  return new AppError('not_found', `No such ${what}.`);
+}
+
+export interface ErrorBody {
+  error: { type: string; code: ErrorCode; message: string; param?: string; request_id: string };
+}
+
+export function errorBody(error: AppError, requestId: string): ErrorBody {
+  return {
+    error: {
+      type: ERRORS[error.code].type,
+      code: error.code,
+      message: error.message,
+      ...(error.param === undefined ? {} : { param: error.param }),
+      request_id: requestId,
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+/** Bounded building blocks for request schemas: no unbounded string or list reaches a service. */
+export const displayName = z.string().trim().min(1).max(100);
+export const email = z.string().trim().max(254).pipe(z.email());
+export const password = z.string().min(10).max(200);
+export const role = z.enum(['owner', 'admin', 'member']);
+/** Path ids are only bounded: an id of the wrong shape is simply not found. */
+export const pathId = z.string().min(1).max(64);
+export const workspaceParams = z.object({ workspace_id: pathId });
+export const cursor = z.string().max(64).optional();
+export const listLimit = z.coerce.number().int().min(1).max(100).default(20);
+
+export function iso(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}

@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+
+// Crockford's base32: sorts the same as the numbers it encodes, so ids sort by creation time.
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export type IdPrefix = 'usr' | 'ws' | 'key' | 'sec' | 'ses' | 'mev' | 'req';
+
+function encode(value: bigint, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    out = ALPHABET[Number(value & 31n)] + out;
+    value >>= 5n;
+  }
+  return out;
+}
+
+/**
+ * A prefixed, time-sortable id: 48 bits of milliseconds then 80 random bits (as ULID), e.g. `key_01jd…`.
+ * Ids made in the same millisecond sort randomly among themselves; nothing relies on finer order.
+ */
+export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+  const time = encode(BigInt(now), 10);
+  const random = encode(BigInt(`0x${randomBytes(10).toString('hex')}`), 16);
+  return `${prefix}_${time}${random}`;
+}
+
+export function isId(prefix: IdPrefix, value: string): boolean {
+  return new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`).test(value);
+}

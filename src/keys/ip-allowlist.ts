@@ -1,0 +1,40 @@
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+
+export type AllowlistEntryResult = { ok: true; value: string } | { ok: false; reason: string };
+
+const NOT_AN_ADDRESS: AllowlistEntryResult = { ok: false, reason: 'is not an IP address or CIDR range' };
+
+function unmap(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
+  if (address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress()) return address.toIPv4Address();
+  return address;
+}
+
+/**
+ * Reads one allowlist entry (an IPv4 or IPv6 address, or a CIDR range) into its canonical form.
+ * Only plain dotted-quad IPv4 is accepted (not 0x7f.1 and friends), by node's own parser.
+ * An IPv4-mapped IPv6 address or range is stored as the IPv4 one it carries, so both spellings match.
+ * A range written with host bits set (10.1.2.3/8) is stored as its network (10.0.0.0/8).
+ */
+export function normalizeAllowlistEntry(entry: string): AllowlistEntryResult {
+  const text = entry.trim();
+  if (text.length === 0 || text.length > 64) return NOT_AN_ADDRESS;
+  const [addressText = '', bitsText, ...rest] = text.split('/');
+  const family = isIP(addressText);
+  if (rest.length > 0 || family === 0) return NOT_AN_ADDRESS;
+  const address = ipaddr.parse(addressText);
+  const plain = unmap(address);
+  if (bitsText === undefined) return { ok: true, value: plain.toString() };
+
+  if (!/^\d{1,3}$/.test(bitsText)) return { ok: false, reason: 'has a prefix length that is not a number' };
+  const bits = Number(bitsText);
+  const maxBits = family === 4 ? 32 : 128;
+  if (bits > maxBits) return { ok: false, reason: `has a prefix length above /${maxBits}` };
+  const prefix = plain === address ? bits : bits - 96;
+  if (prefix < 0) return { ok: false, reason: 'is an IPv4-mapped range shorter than /96' };
+  const network =
+    plain instanceof ipaddr.IPv4
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${plain.toString()}/${prefix}`)
+      : ipaddr.IPv6.networkAddressFromCIDR(`${plain.toString()}/${prefix}`);
+  return { ok: true, value: `${network.toString()}/${prefix}` };
+}

@@ -1,0 +1,39 @@
+import type { ApiKeySecretRow } from '../db/schema.js';
+import { iso } from '../http/schemas.js';
+import type { KeyWithCreator } from './keys-repo.js';
+import { secretState } from './lifecycle.js';
+
+/** The API key object of PRODUCT.md. It never holds a secret or a hash; `secret` is added once, by create and rotate. */
+export function presentKey(key: KeyWithCreator, secrets: readonly ApiKeySecretRow[], now: Date) {
+  return {
+    id: key.id,
+    object: 'api_key' as const,
+    name: key.name,
+    mode: key.mode,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    rate_limit: { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour },
+    ip_allowlist: key.ip_allowlist,
+    status: key.revoked_at ? ('revoked' as const) : ('active' as const),
+    created_at: iso(key.created_at),
+    created_by: { id: key.created_by, email: key.created_by_email },
+    last_used_at: iso(key.last_used_at),
+    last_used_ip: key.last_used_ip,
+    revoked_at: iso(key.revoked_at),
+    secrets: secrets
+      .filter((s) => s.key_id === key.id)
+      .map((s) => ({
+        id: s.id,
+        object: 'api_key_secret' as const,
+        version: s.version,
+        prefix: s.prefix,
+        status: secretState(s, now),
+        created_at: iso(s.created_at),
+        expires_at: iso(s.expires_at),
+        revoked_at: iso(s.revoked_at),
+        last_used_at: iso(s.last_used_at),
+      })),
+  };
+}
+
+export type ApiKeyObject = ReturnType<typeof presentKey>;

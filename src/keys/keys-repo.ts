@@ -1,0 +1,91 @@
+import type { Executor } from '../db/client.js';
+import type { ApiKeyRow, ApiKeySecretRow, Mode } from '../db/schema.js';
+
+export type KeyStatusFilter = 'active' | 'revoked' | 'all';
+
+export type KeyWithCreator = ApiKeyRow & { created_by_email: string };
+
+export interface NewKey {
+  id: string;
+  workspace_id: string;
+  name: string;
+  mode: Mode;
+  prefix: string;
+  scopes: string[];
+  rate_limit_per_minute: number | null;
+  rate_limit_per_hour: number | null;
+  ip_allowlist: string[];
+  created_by: string;
+}
+
+export interface NewSecret {
+  id: string;
+  key_id: string;
+  version: number;
+  secret_hash: string;
+  prefix: string;
+}
+
+export type KeyChanges = Partial<Pick<ApiKeyRow, 'name' | 'scopes' | 'rate_limit_per_minute' | 'rate_limit_per_hour' | 'ip_allowlist' | 'prefix'>>;
+
+function keysWithCreator(ex: Executor) {
+  return ex
+    .selectFrom('api_keys')
+    .innerJoin('users', 'users.id', 'api_keys.created_by')
+    .selectAll('api_keys')
+    .select('users.email as created_by_email');
+}
+
+export function createKeysRepo() {
+  return {
+    async insertKey(ex: Executor, key: NewKey): Promise<void> {
+      await ex.insertInto('api_keys').values(key).execute();
+    },
+
+    async insertSecret(ex: Executor, secret: NewSecret): Promise<void> {
+      await ex.insertInto('api_key_secrets').values(secret).execute();
+    },
+
+    /** Newest first; `cursor` is the id of the last key of the previous page (ids sort by time). */
+    listKeys(ex: Executor, workspaceId: string, filter: { status: KeyStatusFilter; limit: number; cursor?: string | undefined }) {
+      let query = keysWithCreator(ex).where('api_keys.workspace_id', '=', workspaceId);
+      if (filter.status === 'active') query = query.where('api_keys.revoked_at', 'is', null);
+      if (filter.status === 'revoked') query = query.where('api_keys.revoked_at', 'is not', null);
+      if (filter.cursor) query = query.where('api_keys.id', '<', filter.cursor);
+      return query.orderBy('api_keys.id', 'desc').limit(filter.limit).execute();
+    },
+
+    /** One key of one workspace; `forUpdate` holds its row until the transaction ends, to serialize rotations. */
+    async findKey(ex: Executor, workspaceId: string, keyId: string, options: { forUpdate?: boolean } = {}): Promise<KeyWithCreator | undefined> {
+      let query = keysWithCreator(ex).where('api_keys.workspace_id', '=', workspaceId).where('api_keys.id', '=', keyId);
+      if (options.forUpdate) query = query.forUpdate('api_keys');
+      return query.executeTakeFirst();
+    },
+
+    async updateKey(ex: Executor, keyId: string, changes: KeyChanges): Promise<void> {
+      if (Object.keys(changes).length === 0) return;
+      await ex.updateTable('api_keys').set(changes).where('id', '=', keyId).execute();
+    },
+
+    async revokeKey(ex: Executor, keyId: string, at: Date, by: string): Promise<void> {
+      await ex.updateTable('api_keys').set({ revoked_at: at, revoked_by: by }).where('id', '=', keyId).where('revoked_at', 'is', null).execute();
+      await ex.updateTable('api_key_secrets').set({ revoked_at: at }).where('key_id', '=', keyId).where('revoked_at', 'is', null).execute();
+    },
+
+    /** Every version of these keys, newest version first. */
+    listSecrets(ex: Executor, keyIds: readonly string[]): Promise<ApiKeySecretRow[]> {
+      if (keyIds.length === 0) return Promise.resolve([]);
+      return ex.selectFrom('api_key_secrets').selectAll().where('key_id', 'in', keyIds).orderBy('version', 'desc').execute();
+    },
+
+    async setSecretExpiry(ex: Executor, secretId: string, at: Date): Promise<void> {
+      await ex.updateTable('api_key_secrets').set({ expires_at: at }).where('id', '=', secretId).execute();
+    },
+
+    async revokeSecret(ex: Executor, secretId: string, at: Date): Promise<void> {
+      await ex.updateTable('api_key_secrets').set({ revoked_at: at }).where('id', '=', secretId).where('revoked_at', 'is', null).execute();
+    },
+  };
+}
+
+export type KeysRepo = ReturnType<typeof createKeysRepo>;

@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireWorkspace } from '../accounts/workspace-scope.js';
+import { signedInContext } from '../http/context.js';
+import { cursor, displayName, listLimit, pathId, workspaceParams } from '../http/schemas.js';
+import { DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS } from './lifecycle.js';
+import type { KeysService } from './keys-service.js';
+import { SCOPE_CATALOG } from './scopes.js';
+
+const rateLimitValue = z.number().int().min(1).max(10_000_000).nullable();
+const rateLimit = z.strictObject({ per_minute: rateLimitValue.optional(), per_hour: rateLimitValue.optional() });
+const scopes = z.array(z.string().max(64)).max(SCOPE_CATALOG.length * 2);
+const ipAllowlist = z.array(z.string().max(64)).max(100);
+const keyParams = workspaceParams.extend({ key_id: pathId });
+
+const createBody = z.strictObject({
+  name: displayName,
+  mode: z.enum(['live', 'test']).default('live'),
+  scopes: scopes.min(1, 'Select at least one scope.'),
+  rate_limit: rateLimit.optional(),
+  ip_allowlist: ipAllowlist.optional(),
+});
+
+const updateBody = z.strictObject({
+  name: displayName.optional(),
+  scopes: scopes.min(1, 'Select at least one scope.').optional(),
+  rate_limit: rateLimit.optional(),
+  ip_allowlist: ipAllowlist.optional(),
+});
+
+export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (app, { keys }) => {
+  app.get('/v1/scopes', async () => ({
+    object: 'list' as const,
+    data: SCOPE_CATALOG.map((s) => ({ scope: s.scope, group: s.group, allows: s.allows })),
+    has_more: false,
+    next_cursor: null,
+  }));
+
+  app.get(
+    '/v1/workspaces/:workspace_id/api-keys',
+    { schema: { params: workspaceParams, querystring: z.object({ status: z.enum(['active', 'revoked', 'all']).default('active'), limit: listLimit, cursor }) } },
+    async (request) => ({ object: 'list' as const, ...(await keys.list(requireWorkspace(request).id, request.query)) }),
+  );
+
+  app.post('/v1/workspaces/:workspace_id/api-keys', { schema: { params: workspaceParams, body: createBody } }, async (request, reply) => {
+    const created = await keys.create(requireWorkspace(request).id, request.body, signedInContext(request));
+    return reply.code(201).send(created);
+  });
+
+  app.get('/v1/workspaces/:workspace_id/api-keys/:key_id', { schema: { params: keyParams } }, async (request) =>
+    keys.get(requireWorkspace(request).id, request.params.key_id),
+  );
+
+  app.patch('/v1/workspaces/:workspace_id/api-keys/:key_id', { schema: { params: keyParams, body: updateBody } }, async (request) =>
+    keys.update(requireWorkspace(request).id, request.params.key_id, request.body, signedInContext(request)),
+  );
+
+  app.delete('/v1/workspaces/:workspace_id/api-keys/:key_id', { schema: { params: keyParams } }, async (request) =>
+    keys.revoke(requireWorkspace(request).id, request.params.key_id, signedInContext(request)),
+  );
+
+  app.post(
+    '/v1/workspaces/:workspace_id/api-keys/:key_id/rotate',
+    {
+      schema: {
+        params: keyParams,
+        body: z.strictObject({ overlap_seconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).default(DEFAULT_OVERLAP_SECONDS) }).default({ overlap_seconds: DEFAULT_OVERLAP_SECONDS }),
+      },
+    },
+    async (request) => keys.rotate(requireWorkspace(request).id, request.params.key_id, request.body.overlap_seconds, signedInContext(request)),
+  );
+
+  app.post(
+    '/v1/workspaces/:workspace_id/api-keys/:key_id/secrets/:secret_id/revoke',
+    { schema: { params: keyParams.extend({ secret_id: pathId }) } },
+    async (request) =>
+      keys.revokeSecret(requireWorkspace(request).id, request.params.key_id, request.params.secret_id, signedInContext(request)),
+  );
+};

@@ -1,0 +1,216 @@
+import type { AccountsRepo } from '../accounts/accounts-repo.js';
+import { recordManagementEvent, type ActionContext } from '../audit/management-log.js';
+import type { Db, Tx } from '../db/client.js';
+import type { Mode } from '../db/schema.js';
+import { AppError, notFound } from '../http/errors.js';
+import { newId } from '../ids.js';
+import { displayPrefix, generateSecret, hashSecret } from './key-format.js';
+import { checkAllowlist, checkRateLimit, checkScopes, mergeRateLimit, type RateLimit } from './key-settings.js';
+import type { KeyChanges, KeysRepo, KeyStatusFilter, KeyWithCreator } from './keys-repo.js';
+import { presentKey, type ApiKeyObject } from './keys-present.js';
+import { isCurrentSecret, planRotation } from './lifecycle.js';
+
+export interface KeysDeps {
+  db: Db;
+  repo: KeysRepo;
+  workspaces: Pick<AccountsRepo, 'findWorkspace'>;
+  keyPrefix: string;
+  defaultRateLimitPerMinute: number;
+  now: () => Date;
+}
+
+export interface CreateKeyInput {
+  name: string;
+  mode: Mode;
+  scopes: string[];
+  rate_limit?: Partial<RateLimit> | undefined;
+  ip_allowlist?: string[] | undefined;
+}
+
+export interface UpdateKeyInput {
+  name?: string | undefined;
+  scopes?: string[] | undefined;
+  rate_limit?: Partial<RateLimit> | undefined;
+  ip_allowlist?: string[] | undefined;
+}
+
+type Actor = ActionContext & { actor: { id: string; email: string } };
+
+export type KeyWithSecret = ApiKeyObject & { secret: string };
+
+export function createKeysService(deps: KeysDeps) {
+  const { db, repo } = deps;
+
+  async function ceilingOf(tx: Tx | Db, workspaceId: string) {
+    const workspace = await deps.workspaces.findWorkspace(tx, workspaceId);
+    if (!workspace) throw notFound('workspace');
+    return workspace;
+  }
+
+  async function present(tx: Tx | Db, key: KeyWithCreator): Promise<ApiKeyObject> {
+    return presentKey(key, await repo.listSecrets(tx, [key.id]), deps.now());
+  }
+
+  async function loadKey(tx: Tx | Db, workspaceId: string, keyId: string, forUpdate = false): Promise<KeyWithCreator> {
+    const key = await repo.findKey(tx, workspaceId, keyId, { forUpdate });
+    if (!key) throw notFound('API key');
+    return key;
+  }
+
+  function refuseIfRevoked(key: KeyWithCreator): void {
+    if (key.revoked_at) {
+      throw new AppError('conflict', `The key "${key.name}" is revoked; a revoked key cannot be changed or restored. Create a new key instead.`);
+    }
+  }
+
+  /** Makes a secret version: only its hash and display prefix are kept; the plaintext goes back to the caller once. */
+  function issueSecret(keyId: string, mode: Mode, version: number) {
+    const secret = generateSecret(deps.keyPrefix, mode);
+    const row = { id: newId('sec'), key_id: keyId, version, secret_hash: hashSecret(secret), prefix: displayPrefix(secret) };
+    return { secret, row };
+  }
+
+  return {
+    async create(workspaceId: string, input: CreateKeyInput, context: Actor): Promise<KeyWithSecret> {
+      const scopes = checkScopes(input.scopes);
+      const ipAllowlist = checkAllowlist(input.ip_allowlist ?? []);
+      return db.transaction().execute(async (tx) => {
+        const ceiling = await ceilingOf(tx, workspaceId);
+        const defaults: RateLimit = {
+          per_minute: Math.min(deps.defaultRateLimitPerMinute, ceiling.ceiling_per_minute),
+          per_hour: null,
+        };
+        const rateLimit = checkRateLimit(input.rate_limit ? mergeRateLimit({ per_minute: null, per_hour: null }, input.rate_limit) : defaults, ceiling);
+        const keyId = newId('key');
+        const { secret, row } = issueSecret(keyId, input.mode, 1);
+        await repo.insertKey(tx, {
+          id: keyId,
+          workspace_id: workspaceId,
+          name: input.name,
+          mode: input.mode,
+          prefix: row.prefix,
+          scopes,
+          rate_limit_per_minute: rateLimit.per_minute,
+          rate_limit_per_hour: rateLimit.per_hour,
+          ip_allowlist: ipAllowlist,
+          created_by: context.actor.id,
+        });
+        await repo.insertSecret(tx, row);
+        await recordManagementEvent(tx, context, {
+          workspaceId,
+          action: 'api_key.create',
+          target: { type: 'api_key', id: keyId },
+          details: { name: input.name, mode: input.mode, scopes, rate_limit: rateLimit, ip_allowlist: ipAllowlist, prefix: row.prefix },
+        });
+        return { ...(await present(tx, await loadKey(tx, workspaceId, keyId))), secret };
+      });
+    },
+
+    async list(workspaceId: string, filter: { status: KeyStatusFilter; limit: number; cursor?: string | undefined }) {
+      // One more than asked tells whether another page exists.
+      const rows = await repo.listKeys(db, workspaceId, { ...filter, limit: filter.limit + 1 });
+      const page = rows.slice(0, filter.limit);
+      const secrets = await repo.listSecrets(db, page.map((k) => k.id));
+      const now = deps.now();
+      return {
+        data: page.map((key) => presentKey(key, secrets, now)),
+        has_more: rows.length > filter.limit,
+        next_cursor: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null,
+      };
+    },
+
+    async get(workspaceId: string, keyId: string): Promise<ApiKeyObject> {
+      return present(db, await loadKey(db, workspaceId, keyId));
+    },
+
+    async update(workspaceId: string, keyId: string, input: UpdateKeyInput, context: Actor): Promise<ApiKeyObject> {
+      const scopes = input.scopes === undefined ? undefined : checkScopes(input.scopes);
+      const ipAllowlist = input.ip_allowlist === undefined ? undefined : checkAllowlist(input.ip_allowlist);
+      return db.transaction().execute(async (tx) => {
+        const key = await loadKey(tx, workspaceId, keyId, true);
+        refuseIfRevoked(key);
+        const changes: KeyChanges = {};
+        if (input.name !== undefined) changes.name = input.name;
+        if (scopes !== undefined) changes.scopes = scopes;
+        if (ipAllowlist !== undefined) changes.ip_allowlist = ipAllowlist;
+        if (input.rate_limit !== undefined) {
+          const current = { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour };
+          const limit = checkRateLimit(mergeRateLimit(current, input.rate_limit), await ceilingOf(tx, workspaceId));
+          changes.rate_limit_per_minute = limit.per_minute;
+          changes.rate_limit_per_hour = limit.per_hour;
+        }
+        await repo.updateKey(tx, keyId, changes);
+        await recordManagementEvent(tx, context, {
+          workspaceId,
+          action: 'api_key.update',
+          target: { type: 'api_key', id: keyId },
+          details: { changed: Object.keys(changes), ...changes },
+        });
+        return present(tx, await loadKey(tx, workspaceId, keyId));
+      });
+    },
+
+    async rotate(workspaceId: string, keyId: string, overlapSeconds: number, context: Actor): Promise<KeyWithSecret> {
+      return db.transaction().execute(async (tx) => {
+        // The row lock makes concurrent rotations of one key take turns, so each sees the other's versions.
+        const key = await loadKey(tx, workspaceId, keyId, true);
+        refuseIfRevoked(key);
+        const now = deps.now();
+        const plan = planRotation(await repo.listSecrets(tx, [keyId]), now, overlapSeconds);
+        for (const { id, at } of plan.expire) await repo.setSecretExpiry(tx, id, at);
+        const { secret, row } = issueSecret(keyId, key.mode, plan.version);
+        await repo.insertSecret(tx, row);
+        await repo.updateKey(tx, keyId, { prefix: row.prefix });
+        await recordManagementEvent(tx, context, {
+          workspaceId,
+          action: 'api_key.rotate',
+          target: { type: 'api_key', id: keyId },
+          details: { version: plan.version, secret_id: row.id, overlap_seconds: overlapSeconds, ended: plan.expire.map((e) => ({ secret_id: e.id, expires_at: e.at.toISOString() })) },
+        });
+        return { ...(await present(tx, await loadKey(tx, workspaceId, keyId))), secret };
+      });
+    },
+
+    async revokeSecret(workspaceId: string, keyId: string, secretId: string, context: Actor): Promise<ApiKeyObject> {
+      return db.transaction().execute(async (tx) => {
+        const key = await loadKey(tx, workspaceId, keyId, true);
+        refuseIfRevoked(key);
+        const secrets = await repo.listSecrets(tx, [keyId]);
+        const target = secrets.find((s) => s.id === secretId);
+        if (!target) throw notFound('secret version');
+        if (isCurrentSecret(secrets, secretId)) {
+          throw new AppError('conflict', 'This is the key\'s current secret. Rotate the key first, or revoke the whole key.');
+        }
+        if (!target.revoked_at) {
+          await repo.revokeSecret(tx, secretId, deps.now());
+          await recordManagementEvent(tx, context, {
+            workspaceId,
+            action: 'api_key.secret_revoke',
+            target: { type: 'api_key_secret', id: secretId },
+            details: { key_id: keyId, version: target.version },
+          });
+        }
+        return present(tx, await loadKey(tx, workspaceId, keyId));
+      });
+    },
+
+    /** Immediate and permanent: the key and every version die together; revoking again changes nothing. */
+    async revoke(workspaceId: string, keyId: string, context: Actor): Promise<ApiKeyObject> {
+      return db.transaction().execute(async (tx) => {
+        const key = await loadKey(tx, workspaceId, keyId, true);
+        if (!key.revoked_at) {
+          await repo.revokeKey(tx, keyId, deps.now(), context.actor.id);
+          await recordManagementEvent(tx, context, {
+            workspaceId,
+            action: 'api_key.revoke',
+            target: { type: 'api_key', id: keyId },
+            details: { name: key.name, prefix: key.prefix },
+          });
+        }
+        return present(tx, await loadKey(tx, workspaceId, keyId));
+      });
+    },
+  };
+}
+
+export type KeysService = ReturnType<typeof createKeysService>;

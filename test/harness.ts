@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { after, before, describe } from 'node:test';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+import pino from 'pino';
+import { REDACTED_LOG_PATHS, buildApp } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { openDatabase, type Db } from '../src/db/client.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+
+export type Backend = 'pglite' | 'postgres';
+
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const IN_CI = process.env.CI === 'true';
+
+async function probePostgres(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return null;
+  } catch (error) {
+    return `PostgreSQL at ${ADMIN_URL.replace(/\/\/[^@]*@/, '//')} is unreachable (${(error as Error).message})`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Why the PostgreSQL suites skip, or null when they run. Under CI=true an unreachable server fails the run instead. */
+export const postgresSkipReason: string | null = await (async () => {
+  const reason = await probePostgres();
+  if (reason && IN_CI) throw new Error(`${reason}; CI=true requires PostgreSQL, so the suite fails rather than skips`);
+  if (reason) process.stderr.write(`# skipping PostgreSQL suites: ${reason}\n`);
+  return reason;
+})();
+
+/** A throwaway database on the shared server, dropped when the suite ends. */
+async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `latchkey_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: ADMIN_URL });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export interface Harness {
+  backend: Backend;
+  app: FastifyInstance;
+  db: Db;
+  config: Config;
+  /** Every log line the app wrote, as text, to search for secrets. */
+  logs: string[];
+  clock: { now: Date; advance(seconds: number): void };
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+}
+
+async function startHarness(backend: Backend, options: HarnessOptions): Promise<Harness & { close(): Promise<void> }> {
+  const database = backend === 'postgres' ? await createPostgresDatabase() : null;
+  const config = loadConfig({ DATA_DIR: 'memory://', ...(database ? { DATABASE_URL: database.url } : {}), ...options.env });
+  const { db } = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
+  await migrateToLatest(db);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = pino({ level: 'info', redact: REDACTED_LOG_PATHS }, sink);
+  let offsetMs = 0;
+  const clock = {
+    get now() {
+      return new Date(Date.now() + offsetMs);
+    },
+    advance(seconds: number) {
+      offsetMs += seconds * 1000;
+    },
+  };
+  const app = await buildApp({ config, db, logger, now: () => clock.now });
+  await app.ready();
+  return {
+    backend,
+    app,
+    db,
+    config,
+    logs,
+    clock,
+    async close() {
+      await app.close();
+      await db.destroy();
+      await database?.drop();
+    },
+  };
+}
+
+/**
+ * Runs `body` once per backend: PGlite always, PostgreSQL when reachable (and always under CI=true).
+ * Each backend gets its own app and database for the suite; tests make their own tenants in it.
+ */
+export function describeEachBackend(name: string, body: (harness: () => Harness) => void, options: HarnessOptions = {}): void {
+  for (const backend of ['pglite', 'postgres'] as const) {
+    const skip = backend === 'postgres' && postgresSkipReason ? postgresSkipReason : false;
+    describe(`${name} [${backend}]`, { skip }, () => {
+      let harness: (Harness & { close(): Promise<void> }) | undefined;
+      before(async () => {
+        harness = await startHarness(backend, options);
+      });
+      after(async () => {
+        await harness?.close();
+      });
+      body(() => {
+        if (!harness) throw new Error('harness not started');
+        return harness;
+      });
+    });
+  }
+}
+
+export interface Reply {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
+  headers: LightMyRequestResponse['headers'];
+  raw: string;
+}
+
+function toReply(response: LightMyRequestResponse): Reply {
+  let body: unknown = null;
+  try {
+    body = response.body ? JSON.parse(response.body) : null;
+  } catch {
+    body = response.body;
+  }
+  return { status: response.statusCode, body, headers: response.headers, raw: response.body };
+}
+
+/** A browser-like management client: keeps the session cookie and sends the CSRF token on changes. */
+export class Client {
+  cookie: string | undefined;
+  csrf: string | undefined;
+
+  constructor(private readonly app: FastifyInstance, private readonly ip = '127.0.0.1') {}
+
+  async request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+    const response = await this.app.inject({
+      method,
+      url,
+      remoteAddress: this.ip,
+      headers: {
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...(this.csrf && method !== 'GET' ? { 'x-csrf-token': this.csrf } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const setCookie = response.cookies.find((c) => c.name === 'latchkey_session');
+    if (setCookie) this.cookie = setCookie.value ? `latchkey_session=${setCookie.value}` : undefined;
+    const reply = toReply(response);
+    if (reply.body && typeof reply.body === 'object' && typeof reply.body.csrf_token === 'string') this.csrf = reply.body.csrf_token;
+    return reply;
+  }
+
+  get(url: string) {
+    return this.request('GET', url);
+  }
+  post(url: string, body?: unknown) {
+    return this.request('POST', url, body);
+  }
+  patch(url: string, body?: unknown) {
+    return this.request('PATCH', url, body);
+  }
+  delete(url: string) {
+    return this.request('DELETE', url);
+  }
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+export function uniqueEmail(label = 'user'): string {
+  return `${label}-${randomBytes(5).toString('hex')}@example.com`;
+}
+
+export interface Tenant {
+  client: Client;
+  workspaceId: string;
+  email: string;
+  userId: string;
+  keys: string;
+}
+
+/**
+ * A fresh owner and workspace for one test. The first tenant of a suite goes through first-run setup;
+ * later ones are users added to that first workspace who then create their own workspace, as a person would.
+ */
+export async function newTenant(h: Harness): Promise<Tenant> {
+  const email = uniqueEmail('owner');
+  const client = new Client(h.app);
+  const setup = await client.post('/v1/setup', { email, password: PASSWORD, workspace_name: 'Acme' });
+  if (setup.status === 201) {
+    const workspaceId = setup.body.workspace.id as string;
+    return { client, workspaceId, email, userId: setup.body.user.id, keys: `/v1/workspaces/${workspaceId}/api-keys` };
+  }
+  await addUser(h, email);
+  const login = await client.post('/v1/auth/login', { email, password: PASSWORD });
+  if (login.status !== 200) throw new Error(`login failed: ${login.raw}`);
+  const workspace = await client.post('/v1/workspaces', { name: 'Acme' });
+  if (workspace.status !== 201) throw new Error(`workspace failed: ${workspace.raw}`);
+  const workspaceId = workspace.body.id as string;
+  return { client, workspaceId, email, userId: login.body.user.id, keys: `/v1/workspaces/${workspaceId}/api-keys` };
+}
+
+/** Creates a user with no workspace, straight in the database (the password hash is computed once per run). */
+let passwordHash: Promise<string> | undefined;
+export async function addUser(h: Harness, email: string): Promise<string> {
+  const { hashPassword } = await import('../src/accounts/password.js');
+  const { newId } = await import('../src/ids.js');
+  passwordHash ??= hashPassword(PASSWORD);
+  const id = newId('usr');
+  await h.db.insertInto('users').values({ id, email, password_hash: await passwordHash }).execute();
+  return id;
+}
+
+/** Signs a user in as a new client. */
+export async function signIn(h: Harness, email: string, password = PASSWORD): Promise<Client> {
+  const client = new Client(h.app);
+  const reply = await client.post('/v1/auth/login', { email, password });
+  if (reply.status !== 200) throw new Error(`login failed: ${reply.raw}`);
+  return client;
+}
+
+/** A key as an Owner creates it from the console: any fields not given get sensible values. */
+export async function createKey(tenant: Tenant, fields: Record<string, unknown> = {}): Promise<Reply> {
+  return tenant.client.post(tenant.keys, { name: 'crm-sync', scopes: ['conversations:read'], ...fields });
+}
