@@ -64,10 +64,14 @@ export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (a
     {
       schema: {
         params: keyParams,
-        body: z.strictObject({ overlap_seconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).default(DEFAULT_OVERLAP_SECONDS) }).default({ overlap_seconds: DEFAULT_OVERLAP_SECONDS }),
+        // No body at all is the common case: rotate with the default overlap.
+        body: z.strictObject({ overlap_seconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).optional() }).nullish(),
       },
     },
-    async (request) => keys.rotate(requireWorkspace(request).id, request.params.key_id, request.body.overlap_seconds, signedInContext(request)),
+    async (request) => {
+      const overlap = request.body?.overlap_seconds ?? DEFAULT_OVERLAP_SECONDS;
+      return keys.rotate(requireWorkspace(request).id, request.params.key_id, overlap, signedInContext(request));
+    },
   );
 
   app.post(

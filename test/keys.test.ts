@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { createKey, describeEachBackend, newTenant } from './harness.js';
+
+const SECRET_SHAPE = /^lk_(live|test)_[0-9A-Za-z]{36}$/;
+
+describeEachBackend('API key lifecycle', (harness) => {
+  it('creates a key with its settings and shows the secret once', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const created = await createKey(tenant, {
+      name: 'data-warehouse-export',
+      mode: 'test',
+      scopes: ['conversations:read', 'contacts:read'],
+      rate_limit: { per_minute: 120, per_hour: 5000 },
+      ip_allowlist: ['203.0.113.0/24', '2001:db8::1'],
+    });
+    assert.equal(created.status, 201);
+    const key = created.body;
+    assert.match(key.secret, /^lk_test_/);
+    assert.match(key.secret, SECRET_SHAPE);
+    assert.equal(key.prefix, `${key.secret.slice(0, 12)}…`);
+    assert.deepEqual(
+      {
+        object: key.object,
+        name: key.name,
+        mode: key.mode,
+        scopes: key.scopes,
+        rate_limit: key.rate_limit,
+        ip_allowlist: key.ip_allowlist,
+        status: key.status,
+        created_by: key.created_by,
+        last_used_at: key.last_used_at,
+        revoked_at: key.revoked_at,
+      },
+      {
+        object: 'api_key',
+        name: 'data-warehouse-export',
+        mode: 'test',
+        scopes: ['conversations:read', 'contacts:read'],
+        rate_limit: { per_minute: 120, per_hour: 5000 },
+        ip_allowlist: ['203.0.113.0/24', '2001:db8::1'],
+        status: 'active',
+        created_by: { id: tenant.userId, email: tenant.email },
+        last_used_at: null,
+        revoked_at: null,
+      },
+    );
+    assert.equal(key.secrets.length, 1);
+    assert.deepEqual([key.secrets[0].version, key.secrets[0].status, key.secrets[0].expires_at], [1, 'active', null]);
+
+    const got = await tenant.client.get(`${tenant.keys}/${key.id}`);
+    const listed = await tenant.client.get(tenant.keys);
+    for (const reply of [got, listed]) {
+      assert.equal(reply.status, 200);
+      assert.ok(!reply.raw.includes(key.secret), 'the secret is never returned again');
+      assert.ok(!reply.raw.includes('"secret"'), 'no secret field outside create and rotate');
+    }
+    const { secret: _secret, ...withoutSecret } = key;
+    assert.deepEqual(got.body, withoutSecret);
+  });
+
+  it('uses 60 per minute, live mode and no allowlist by default', async () => {
+    const tenant = await newTenant(harness());
+    const key = (await createKey(tenant)).body;
+    assert.deepEqual([key.mode, key.rate_limit, key.ip_allowlist], ['live', { per_minute: 60, per_hour: null }, []]);
+    assert.match(key.secret, /^lk_live_/);
+  });
+
+  it('lists every column the seeds name, newest first, with status filters and pages', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const ids: string[] = [];
+    for (const name of ['first', 'second', 'third']) ids.push((await createKey(tenant, { name, scopes: ['tickets:read', 'tickets:write'] })).body.id);
+    await tenant.client.delete(`${tenant.keys}/${ids[0]}`);
+
+    const active = await tenant.client.get(tenant.keys);
+    assert.equal(active.body.object, 'list');
+    assert.deepEqual(active.body.data.map((k: { name: string }) => k.name), ['third', 'second']);
+    const row = active.body.data[0];
+    for (const field of ['name', 'prefix', 'mode', 'scopes', 'rate_limit', 'last_used_at', 'created_by', 'created_at']) {
+      assert.ok(field in row, `list rows carry ${field}`);
+    }
+    assert.equal(row.scopes.length, 2);
+    assert.equal(row.last_used_at, null, 'never used shows as null (Never)');
+
+    const revoked = await tenant.client.get(`${tenant.keys}?status=revoked`);
+    assert.deepEqual(revoked.body.data.map((k: { name: string }) => k.name), ['first']);
+    const all = await tenant.client.get(`${tenant.keys}?status=all&limit=2`);
+    assert.deepEqual([all.body.data.length, all.body.has_more], [2, true]);
+    const next = await tenant.client.get(`${tenant.keys}?status=all&limit=2&cursor=${all.body.next_cursor}`);
+    assert.deepEqual([next.body.data.map((k: { name: string }) => k.name), next.body.has_more, next.body.next_cursor], [['first'], false, null]);
+  });
+
+  it('updates name, scopes, limits and allowlist; a partial rate limit keeps the other window', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant, { rate_limit: { per_minute: 100, per_hour: 1000 } })).body;
+    const url = `${tenant.keys}/${key.id}`;
+    const updated = await tenant.client.patch(url, {
+      name: 'renamed',
+      scopes: ['tickets:read'],
+      rate_limit: { per_minute: 30 },
+      ip_allowlist: ['192.0.2.1'],
+    });
+    assert.equal(updated.status, 200);
+    assert.deepEqual(
+      [updated.body.name, updated.body.scopes, updated.body.rate_limit, updated.body.ip_allowlist],
+      ['renamed', ['tickets:read'], { per_minute: 30, per_hour: 1000 }, ['192.0.2.1']],
+    );
+    const cleared = await tenant.client.patch(url, { rate_limit: { per_hour: null }, ip_allowlist: [] });
+    assert.deepEqual([cleared.body.rate_limit, cleared.body.ip_allowlist], [{ per_minute: 30, per_hour: null }, []]);
+    assert.equal((await tenant.client.get(url)).body.name, 'renamed');
+  });
+
+  it('rotates: the old version lives for the overlap, then expires', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant)).body;
+    const rotated = await tenant.client.post(`${tenant.keys}/${key.id}/rotate`);
+    assert.equal(rotated.status, 200);
+    assert.match(rotated.body.secret, SECRET_SHAPE);
+    assert.notEqual(rotated.body.secret, key.secret);
+    assert.equal(rotated.body.prefix, `${rotated.body.secret.slice(0, 12)}…`);
+    const [v2, v1] = rotated.body.secrets;
+    assert.deepEqual([v2.version, v2.status, v2.expires_at], [2, 'active', null]);
+    assert.deepEqual([v1.version, v1.status], [1, 'expiring']);
+    const overlap = (Date.parse(v1.expires_at) - Date.now()) / 1000;
+    assert.ok(Math.abs(overlap - 86400) < 60, `default overlap is 24 h, got ${overlap}s`);
+
+    h.clock.advance(86400 + 1);
+    try {
+      const later = await tenant.client.get(`${tenant.keys}/${key.id}`);
+      assert.deepEqual(later.body.secrets.map((s: { status: string }) => s.status), ['active', 'expired']);
+    } finally {
+      h.clock.advance(-(86400 + 1));
+    }
+  });
+
+  it('rotates with a chosen overlap, and ending the oldest when rotating again keeps two usable versions', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant)).body;
+    const rotate = (body?: unknown) => tenant.client.post(`${tenant.keys}/${key.id}/rotate`, body);
+    const first = await rotate({ overlap_seconds: 600 });
+    assert.ok(Math.abs(Date.parse(first.body.secrets[1].expires_at) - Date.now() - 600_000) < 60_000);
+    const second = await rotate({ overlap_seconds: 3600 });
+    assert.deepEqual(second.body.secrets.map((s: { version: number; status: string }) => [s.version, s.status]), [
+      [3, 'active'],
+      [2, 'expiring'],
+      [1, 'expired'],
+    ]);
+    const immediate = await rotate({ overlap_seconds: 0 });
+    assert.deepEqual(immediate.body.secrets.map((s: { status: string }) => s.status), ['active', 'expired', 'expired', 'expired']);
+  });
+
+  it('revokes an old version early, but never the current one', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant)).body;
+    const rotated = (await tenant.client.post(`${tenant.keys}/${key.id}/rotate`)).body;
+    const [current, old] = rotated.secrets;
+    const revokeOld = await tenant.client.post(`${tenant.keys}/${key.id}/secrets/${old.id}/revoke`);
+    assert.equal(revokeOld.status, 200);
+    assert.equal(revokeOld.body.secrets[1].status, 'revoked');
+    assert.ok(revokeOld.body.secrets[1].revoked_at);
+    const again = await tenant.client.post(`${tenant.keys}/${key.id}/secrets/${old.id}/revoke`);
+    assert.equal(again.body.secrets[1].revoked_at, revokeOld.body.secrets[1].revoked_at, 'revoking twice changes nothing');
+
+    const revokeCurrent = await tenant.client.post(`${tenant.keys}/${key.id}/secrets/${current.id}/revoke`);
+    assert.equal(revokeCurrent.status, 409);
+    assert.match(revokeCurrent.body.error.message, /current secret/);
+    const unknown = await tenant.client.post(`${tenant.keys}/${key.id}/secrets/sec_nope/revoke`);
+    assert.equal(unknown.status, 404);
+  });
+
+  it('revokes a key: immediate, permanent, every version dead, no way back', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant)).body;
+    const url = `${tenant.keys}/${key.id}`;
+    await tenant.client.post(`${url}/rotate`);
+    const revoked = await tenant.client.delete(url);
+    assert.equal(revoked.status, 200);
+    assert.equal(revoked.body.status, 'revoked');
+    assert.ok(revoked.body.revoked_at);
+    assert.deepEqual(revoked.body.secrets.map((s: { status: string }) => s.status), ['revoked', 'revoked']);
+
+    for (const reply of [
+      await tenant.client.patch(url, { name: 'back' }),
+      await tenant.client.post(`${url}/rotate`),
+      await tenant.client.post(`${url}/secrets/${key.secrets[0].id}/revoke`),
+    ]) {
+      assert.equal(reply.status, 409);
+      assert.match(reply.body.error.message, /revoked/);
+    }
+    const again = await tenant.client.delete(url);
+    assert.equal(again.body.revoked_at, revoked.body.revoked_at);
+  });
+
+  it('records every key action with actor, time, source IP and target', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant)).body;
+    const url = `${tenant.keys}/${key.id}`;
+    await tenant.client.patch(url, { name: 'renamed' });
+    const rotated = (await tenant.client.post(`${url}/rotate`)).body;
+    await tenant.client.post(`${url}/secrets/${rotated.secrets[1].id}/revoke`);
+    await tenant.client.delete(url);
+
+    const events = await h.db.selectFrom('management_events').selectAll().where('workspace_id', '=', tenant.workspaceId).orderBy('id').execute();
+    const keyEvents = events.filter((e) => e.action.startsWith('api_key.'));
+    assert.deepEqual(keyEvents.map((e) => e.action), ['api_key.create', 'api_key.update', 'api_key.rotate', 'api_key.secret_revoke', 'api_key.revoke']);
+    for (const event of keyEvents) {
+      assert.equal(event.actor_user_id, tenant.userId);
+      assert.equal(event.actor_email, tenant.email);
+      assert.equal(event.source_ip, '127.0.0.1');
+      assert.ok(event.created_at instanceof Date);
+      assert.ok(event.request_id?.startsWith('req_'));
+    }
+    assert.deepEqual(keyEvents.map((e) => e.target_id), [key.id, key.id, key.id, rotated.secrets[1].id, key.id]);
+    assert.deepEqual(keyEvents[1]?.details.changed, ['name']);
+  });
+});
