@@ -5,7 +5,7 @@ import { validationError } from './validation.js';
 
 /** Fastify's own client errors, said in our words (its messages are not written for our users). */
 const FASTIFY_CLIENT_ERRORS: Record<string, () => AppError> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError('payload_too_large', 'The request body is too large.'),
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError('payload_too_large', 'The request body is larger than this route accepts.'),
   FST_ERR_CTP_INVALID_JSON_BODY: () => new AppError('invalid_request', 'The request body is not valid JSON.', { param: 'body' }),
   FST_ERR_CTP_EMPTY_JSON_BODY: () =>
     new AppError('invalid_request', 'The request body is empty but its content type is JSON.', { param: 'body' }),
@@ -39,6 +39,10 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const known = toAppError(error);
+    if (known?.code === 'payload_too_large') {
+      const kib = Math.floor((request.routeOptions.bodyLimit ?? 0) / 1024);
+      return sendError(reply, new AppError('payload_too_large', `The request body is larger than this route's limit of ${kib} KiB.`));
+    }
     if (known) return sendError(reply, known);
     request.log.error({ err: error }, 'unhandled error');
     return sendError(

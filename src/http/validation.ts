@@ -8,6 +8,18 @@ interface SchemaIssue {
   params: Record<string, unknown>;
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  int: 'a whole number',
+  number: 'a number',
+  string: 'a string',
+  array: 'a list',
+  object: 'an object',
+  boolean: 'true or false',
+};
+
+/** Zod's own messages start like this; any other message was written for the field and is kept. */
+const ZOD_DEFAULT_MESSAGE = /^(Too (small|big)|Invalid|Expected|Unrecognized)/;
+
 const ORIGIN_UNITS: Record<string, string> = { string: ' characters', array: ' items', set: ' items' };
 
 function paramOf(issue: SchemaIssue, context: string | undefined): string {
@@ -22,11 +34,12 @@ function paramOf(issue: SchemaIssue, context: string | undefined): string {
 /** Turns zod's issue into a sentence a person understands, naming the field. */
 function sentence(issue: SchemaIssue, param: string): string {
   const p = issue.params;
+  if (issue.message && !ZOD_DEFAULT_MESSAGE.test(issue.message) && issue.keyword !== 'custom') return issue.message;
   const unit = ORIGIN_UNITS[String(p.origin)] ?? '';
   switch (issue.keyword) {
     case 'invalid_type':
       if (issue.message?.includes('received undefined')) return `${param} is required.`;
-      return `${param} must be ${p.expected === 'array' || p.expected === 'object' ? 'an' : 'a'} ${String(p.expected)}.`;
+      return `${param} must be ${TYPE_NAMES[String(p.expected)] ?? `a ${String(p.expected)}`}.`;
     case 'too_big':
       return `${param} must be at most ${String(p.maximum)}${unit}.`;
     case 'too_small':
@@ -41,7 +54,7 @@ function sentence(issue: SchemaIssue, param: string): string {
     case 'invalid_format':
       return `${param} is not a valid ${String(p.format)}.`;
     case 'custom':
-      return issue.message ?? `${param} is invalid.`;
+      return issue.message ? `${param} ${issue.message}.` : `${param} is invalid.`;
     default:
       return `${param} is invalid${issue.message ? `: ${issue.message}` : ''}.`;
   }

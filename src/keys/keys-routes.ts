@@ -7,7 +7,9 @@ import { DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS } from './lifecycle.js';
 import type { KeysService } from './keys-service.js';
 import { SCOPE_CATALOG } from './scopes.js';
 
-const rateLimitValue = z.number().int().min(1).max(10_000_000).nullable();
+// Bounded by the column's type only: the workspace ceiling, checked by the service, is the real bound
+// and its message says so.
+const rateLimitValue = z.number().int().min(1).max(2_147_483_647).nullable();
 const rateLimit = z.strictObject({ per_minute: rateLimitValue.optional(), per_hour: rateLimitValue.optional() });
 const scopes = z.array(z.string().max(64)).max(SCOPE_CATALOG.length * 2);
 const ipAllowlist = z.array(z.string().max(64)).max(100);
@@ -16,14 +18,14 @@ const keyParams = workspaceParams.extend({ key_id: pathId });
 const createBody = z.strictObject({
   name: displayName,
   mode: z.enum(['live', 'test']).default('live'),
-  scopes: scopes.min(1, 'Select at least one scope.'),
+  scopes: scopes.min(1, 'scopes must list at least one scope.'),
   rate_limit: rateLimit.optional(),
   ip_allowlist: ipAllowlist.optional(),
 });
 
 const updateBody = z.strictObject({
   name: displayName.optional(),
-  scopes: scopes.min(1, 'Select at least one scope.').optional(),
+  scopes: scopes.min(1, 'scopes must list at least one scope.').optional(),
   rate_limit: rateLimit.optional(),
   ip_allowlist: ipAllowlist.optional(),
 });
