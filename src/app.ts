@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createAccountsRepo } from './accounts/accounts-repo.js';
 import { accountsRoutes } from './accounts/accounts-routes.js';
@@ -12,6 +13,16 @@ import { newId } from './ids.js';
 import { createKeysRepo } from './keys/keys-repo.js';
 import { keysRoutes } from './keys/keys-routes.js';
 import { createKeysService } from './keys/keys-service.js';
+import apiAuth from './auth/api-auth-plugin.js';
+import { createAuthenticator } from './auth/authenticator.js';
+import { KeyCache } from './auth/key-cache.js';
+import { createLocalBus, createRedisBus, type KeyChangeBus } from './auth/key-change-bus.js';
+import { createUsageTracker } from './auth/usage-tracker.js';
+import { currentKeyRoutes } from './keys/current-key-routes.js';
+import { createFallbackStore } from './ratelimit/fallback-store.js';
+import { createMemoryStore } from './ratelimit/memory-store.js';
+import { createRedisStore } from './ratelimit/redis-store.js';
+import type { RateLimitStore } from './ratelimit/store.js';
 
 export interface AppDeps {
   config: Config;
@@ -19,7 +30,14 @@ export interface AppDeps {
   /** The clock; tests move it to cross an overlap's end without waiting. */
   now?: () => Date;
   logger?: FastifyBaseLogger;
+  /** With Redis, rate limits and key changes are shared by every instance. The caller owns the connections. */
+  redis?: { commands: Redis; subscriber: Redis };
+  /** How often gathered "last used" times are written (ms). */
+  usageFlushMs?: number;
 }
+
+/** Made-up keys a source IP may try per minute before it is refused with 429 without a lookup. */
+const AUTH_FAILURES_PER_MINUTE = 30;
 
 /** Management bodies are small JSON documents; anything larger is a mistake or an attack. */
 const MANAGEMENT_BODY_LIMIT = 64 * 1024;
@@ -50,6 +68,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('Request-Id', request.id);
   });
 
+  const cache = new KeyCache();
+  const bus: KeyChangeBus = deps.redis ? await createRedisBus(cache, deps.redis.commands, deps.redis.subscriber) : createLocalBus(cache);
+  const rateLimits = rateLimitStore(app, deps.redis?.commands);
+  const usage = createUsageTracker(db, deps.usageFlushMs);
+  app.addHook('onClose', async () => {
+    await usage.close();
+    await bus.close();
+    await rateLimits.close();
+  });
+
   const accountsRepo = createAccountsRepo();
   const accounts = createAccountsService({
     db,
@@ -58,9 +86,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     defaultCeilingPerMinute: config.defaultCeilingPerMinute,
     now,
   });
+  const keysRepo = createKeysRepo();
   const keys = createKeysService({
     db,
-    repo: createKeysRepo(),
+    onKeyChanged: (keyId) => bus.publish(keyId),
+    repo: keysRepo,
     workspaces: accountsRepo,
     keyPrefix: config.keyPrefix,
     defaultRateLimitPerMinute: config.defaultRateLimitPerMinute,
@@ -85,7 +115,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await management.register(keysRoutes, { keys });
   });
 
+  // The protected API: every route behind an API key, its scope declared on the route.
+  const authenticator = createAuthenticator({
+    db,
+    repo: keysRepo,
+    cache,
+    rateLimits,
+    usage,
+    keyPrefix: config.keyPrefix,
+    authFailuresPerMinute: AUTH_FAILURES_PER_MINUTE,
+    now,
+  });
+  await app.register(async (api) => {
+    await api.register(apiAuth, { authenticator });
+    await api.register(currentKeyRoutes, { keys });
+  });
+
   return app;
+}
+
+function rateLimitStore(app: FastifyInstance, redis: Redis | undefined): RateLimitStore {
+  const local = createMemoryStore();
+  if (!redis) return local;
+  return createFallbackStore(createRedisStore(redis), local, (error) =>
+    app.log.warn({ err: error }, 'Redis rate limits unavailable; counting in this instance until it is back'),
+  );
 }
 
 /** A hop count trusts that many proxies in front of us (the same rule proxy-addr applies to a number). */

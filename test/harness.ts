@@ -67,6 +67,7 @@ export interface Harness {
 
 export interface HarnessOptions {
   env?: Record<string, string>;
+  usageFlushMs?: number;
 }
 
 async function startHarness(backend: Backend, options: HarnessOptions): Promise<Harness & { close(): Promise<void> }> {
@@ -91,7 +92,7 @@ async function startHarness(backend: Backend, options: HarnessOptions): Promise<
       offsetMs += seconds * 1000;
     },
   };
-  const app = await buildApp({ config, db, logger, now: () => clock.now });
+  const app = await buildApp({ config, db, logger, now: () => clock.now, usageFlushMs: options.usageFlushMs ?? 50 });
   await app.ready();
   return {
     backend,
@@ -246,4 +247,25 @@ export async function signIn(h: Harness, email: string, password = PASSWORD): Pr
 /** A key as an Owner creates it from the console: any fields not given get sensible values. */
 export async function createKey(tenant: Tenant, fields: Record<string, unknown> = {}): Promise<Reply> {
   return tenant.client.post(tenant.keys, { name: 'crm-sync', scopes: ['conversations:read'], ...fields });
+}
+
+/** A call to the protected API as an integration makes it. */
+export async function apiCall(
+  h: Harness,
+  secret: string | null,
+  path: string,
+  options: { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; ip?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const response = await h.app.inject({
+    method: options.method ?? 'GET',
+    url: path,
+    remoteAddress: options.ip ?? '127.0.0.1',
+    headers: {
+      ...(secret === null ? {} : { authorization: `Bearer ${secret}` }),
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    ...(options.body === undefined ? {} : { payload: JSON.stringify(options.body) }),
+  });
+  return toReply(response);
 }

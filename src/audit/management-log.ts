@@ -4,6 +4,8 @@ import { newId } from '../ids.js';
 /** Who did something in the console or the management API, and from where. */
 export interface ActionContext {
   actor: { id: string; email: string } | null;
+  /** An API key acting on itself (self-rotation), when no person is the actor. */
+  viaKey?: string;
   sourceIp: string;
   userAgent: string | undefined;
   requestId: string;
@@ -47,7 +49,7 @@ export async function recordManagementEvent(ex: Executor, context: ActionContext
       source_ip: context.sourceIp,
       user_agent: context.userAgent?.slice(0, 512) ?? null,
       request_id: context.requestId,
-      details: JSON.stringify(event.details ?? {}),
+      details: JSON.stringify({ ...event.details, ...(context.viaKey ? { via_api_key: context.viaKey } : {}) }),
     })
     .execute();
 }

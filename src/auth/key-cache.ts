@@ -70,6 +70,7 @@ export class KeyCache {
   readonly #unknown: Lru<true>;
   readonly #hashesByKey = new Map<string, Set<string>>();
   #trusted = true;
+  #generation = 0;
 
   constructor(options: KeyCacheOptions = {}) {
     this.#known = new Lru(options.maxEntries ?? 100_000);
@@ -84,8 +85,16 @@ export class KeyCache {
     return this.#unknown.get(hash) ? null : undefined;
   }
 
-  set(hash: string, entry: VerifiedSecret | null): void {
-    if (!this.#trusted) return;
+  /**
+   * Where a lookup starts. A lookup that read storage before a change committed may finish after the
+   * change was announced; `set` with the generation seen at its start refuses to cache such a result.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  set(hash: string, entry: VerifiedSecret | null, generation: number): void {
+    if (!this.#trusted || generation !== this.#generation) return;
     if (entry === null) {
       this.#unknown.set(hash, true);
       return;
@@ -99,6 +108,7 @@ export class KeyCache {
 
   /** Forgets every secret of a key: the next request reads the key's new state from storage. */
   invalidateKey(keyId: string): void {
+    this.#generation++;
     const hashes = this.#hashesByKey.get(keyId);
     if (!hashes) return;
     for (const hash of hashes) this.#known.delete(hash);
@@ -107,7 +117,7 @@ export class KeyCache {
 
   /** Untrusted, the cache answers nothing; trusted again, it starts empty, since changes may have been missed. */
   setTrusted(trusted: boolean): void {
-    if (trusted && !this.#trusted) this.clear();
+    if (trusted !== this.#trusted) this.clear();
     this.#trusted = trusted;
   }
 
@@ -116,6 +126,7 @@ export class KeyCache {
   }
 
   clear(): void {
+    this.#generation++;
     this.#known.clear();
     this.#unknown.clear();
     this.#hashesByKey.clear();

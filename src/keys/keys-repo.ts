@@ -38,6 +38,30 @@ function keysWithCreator(ex: Executor) {
 
 export function createKeysRepo() {
   return {
+    /** The hot path's one query: a secret version by its hash, with its key. */
+    findBySecretHash(ex: Executor, secretHash: string) {
+      return ex
+        .selectFrom('api_key_secrets as s')
+        .innerJoin('api_keys as k', 'k.id', 's.key_id')
+        .select([
+          's.id as secret_id',
+          's.version',
+          's.expires_at',
+          's.revoked_at as secret_revoked_at',
+          'k.id as key_id',
+          'k.workspace_id',
+          'k.name',
+          'k.mode',
+          'k.scopes',
+          'k.rate_limit_per_minute',
+          'k.rate_limit_per_hour',
+          'k.ip_allowlist',
+          'k.revoked_at as key_revoked_at',
+        ])
+        .where('s.secret_hash', '=', secretHash)
+        .executeTakeFirst();
+    },
+
     async insertKey(ex: Executor, key: NewKey): Promise<void> {
       await ex.insertInto('api_keys').values(key).execute();
     },

@@ -12,6 +12,8 @@ import { isCurrentSecret, planRotation } from './lifecycle.js';
 
 export interface KeysDeps {
   db: Db;
+  /** Told after every committed change to a key, so that caches everywhere forget it. */
+  onKeyChanged: (keyId: string) => Promise<void>;
   repo: KeysRepo;
   workspaces: Pick<AccountsRepo, 'findWorkspace'>;
   keyPrefix: string;
@@ -61,6 +63,16 @@ export function createKeysService(deps: KeysDeps) {
     if (key.revoked_at) {
       throw new AppError('conflict', `The key "${key.name}" is revoked; a revoked key cannot be changed or restored. Create a new key instead.`);
     }
+  }
+
+  /**
+   * A change to an existing key: committed first, then announced, so that a cache that reloads the key
+   * after hearing of the change reads the committed state.
+   */
+  async function mutate<T>(keyId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    const result = await db.transaction().execute(work);
+    await deps.onKeyChanged(keyId);
+    return result;
   }
 
   /** Makes a secret version: only its hash and display prefix are kept; the plaintext goes back to the caller once. */
@@ -126,7 +138,7 @@ export function createKeysService(deps: KeysDeps) {
     async update(workspaceId: string, keyId: string, input: UpdateKeyInput, context: Actor): Promise<ApiKeyObject> {
       const scopes = input.scopes === undefined ? undefined : checkScopes(input.scopes);
       const ipAllowlist = input.ip_allowlist === undefined ? undefined : checkAllowlist(input.ip_allowlist);
-      return db.transaction().execute(async (tx) => {
+      return mutate(keyId, async (tx) => {
         const key = await loadKey(tx, workspaceId, keyId, true);
         refuseIfRevoked(key);
         const changes: KeyChanges = {};
@@ -150,8 +162,9 @@ export function createKeysService(deps: KeysDeps) {
       });
     },
 
-    async rotate(workspaceId: string, keyId: string, overlapSeconds: number, context: Actor): Promise<KeyWithSecret> {
-      return db.transaction().execute(async (tx) => {
+    /** By a person from the console, or by the key itself (keys:rotate_self), hence any context. */
+    async rotate(workspaceId: string, keyId: string, overlapSeconds: number, context: ActionContext): Promise<KeyWithSecret> {
+      return mutate(keyId, async (tx) => {
         // The row lock makes concurrent rotations of one key take turns, so each sees the other's versions.
         const key = await loadKey(tx, workspaceId, keyId, true);
         refuseIfRevoked(key);
@@ -172,7 +185,7 @@ export function createKeysService(deps: KeysDeps) {
     },
 
     async revokeSecret(workspaceId: string, keyId: string, secretId: string, context: Actor): Promise<ApiKeyObject> {
-      return db.transaction().execute(async (tx) => {
+      return mutate(keyId, async (tx) => {
         const key = await loadKey(tx, workspaceId, keyId, true);
         refuseIfRevoked(key);
         const secrets = await repo.listSecrets(tx, [keyId]);
@@ -196,7 +209,7 @@ export function createKeysService(deps: KeysDeps) {
 
     /** Immediate and permanent: the key and every version die together; revoking again changes nothing. */
     async revoke(workspaceId: string, keyId: string, context: Actor): Promise<ApiKeyObject> {
-      return db.transaction().execute(async (tx) => {
+      return mutate(keyId, async (tx) => {
         const key = await loadKey(tx, workspaceId, keyId, true);
         if (!key.revoked_at) {
           await repo.revokeKey(tx, keyId, deps.now(), context.actor.id);

@@ -1,0 +1,74 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/client.js';
+
+interface Use {
+  keyId: string;
+  secretId: string;
+  at: Date;
+  ip: string;
+}
+
+export interface UsageTracker {
+  record(use: Use): void;
+  /** Writes what has gathered; called on a timer and on shutdown. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * "Last used" without a database write per request: uses gather in memory, one per secret version
+ * (the latest wins), and are written together every `intervalMs`. Each write only moves a timestamp
+ * forward, so instances flushing in any order agree. A failed flush keeps its uses for the next one.
+ */
+export function createUsageTracker(db: Db, intervalMs = 1000): UsageTracker {
+  let pending = new Map<string, Use>();
+  let flushing: Promise<void> = Promise.resolve();
+
+  async function write(uses: Use[]): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      for (const use of uses) {
+        const newer = sql<boolean>`last_used_at is null or last_used_at < ${use.at}`;
+        await tx
+          .updateTable('api_key_secrets')
+          .set({ last_used_at: use.at, last_used_ip: use.ip })
+          .where('id', '=', use.secretId)
+          .where(newer)
+          .execute();
+        await tx.updateTable('api_keys').set({ last_used_at: use.at, last_used_ip: use.ip }).where('id', '=', use.keyId).where(newer).execute();
+      }
+    });
+  }
+
+  async function flushOnce(): Promise<void> {
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    try {
+      await write([...batch.values()].sort((a, b) => a.secretId.localeCompare(b.secretId)));
+    } catch {
+      for (const [secretId, use] of batch) {
+        const later = pending.get(secretId);
+        if (!later || later.at < use.at) pending.set(secretId, use);
+      }
+    }
+  }
+
+  const timer = setInterval(() => void tracker.flush(), intervalMs);
+  timer.unref();
+
+  const tracker: UsageTracker = {
+    record(use) {
+      pending.set(use.secretId, use);
+    },
+    flush() {
+      // One flush at a time: a slow database must not pile up overlapping transactions.
+      flushing = flushing.then(flushOnce);
+      return flushing;
+    },
+    async close() {
+      clearInterval(timer);
+      await tracker.flush();
+    },
+  };
+  return tracker;
+}
