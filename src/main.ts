@@ -2,13 +2,15 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { migrateToLatest } from './db/migrate.js';
+import { connectRedis } from './redis.js';
 
 /** config -> dependencies -> listen. The only place that exits the process. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const { db, kind } = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(db);
-  const app = await buildApp({ config, db });
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
+  const app = await buildApp({ config, db, ...(redis ? { redis } : {}) });
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -16,6 +18,7 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    await redis?.close();
     await db.destroy();
     process.exit(0);
   };
@@ -23,7 +26,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   const address = await app.listen({ port: config.port, host: config.host });
-  const storage = kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
+  const storage = (kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL') + (redis ? ' + Redis' : '');
   app.log.info({ address, storage, key_prefix: config.keyPrefix }, `Latchkey is listening on ${address} (${storage})`);
 }
 

@@ -28,7 +28,8 @@ async function lastUsed(h: Harness, keysUrl: string, keyId: string, client: { ge
 describeEachBackend('the protected API: verification', (harness) => {
   it('refuses a missing or malformed Authorization header with 401 missing_api_key and an RFC 6750 challenge', async () => {
     const h = harness();
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer' }, { authorization: '' }]) {
+    const headerSets: Array<Record<string, string>> = [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer' }, { authorization: '' }];
+    for (const headers of headerSets) {
       const reply = await apiCall(h, null, CURRENT, { headers });
       assertRefused(reply, 401, 'missing_api_key');
       assert.equal(reply.headers['www-authenticate'], 'Bearer realm="latchkey"');

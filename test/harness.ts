@@ -8,6 +8,7 @@ import { REDACTED_LOG_PATHS, buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Db } from '../src/db/client.js';
 import { migrateToLatest } from '../src/db/migrate.js';
+import { createTestDatabase } from './services.js';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -35,26 +36,6 @@ export const postgresSkipReason: string | null = await (async () => {
   return reason;
 })();
 
-/** A throwaway database on the shared server, dropped when the suite ends. */
-async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `latchkey_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: ADMIN_URL });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
-
 export interface Harness {
   backend: Backend;
   app: FastifyInstance;
@@ -71,7 +52,7 @@ export interface HarnessOptions {
 }
 
 async function startHarness(backend: Backend, options: HarnessOptions): Promise<Harness & { close(): Promise<void> }> {
-  const database = backend === 'postgres' ? await createPostgresDatabase() : null;
+  const database = backend === 'postgres' ? await createTestDatabase() : null;
   const config = loadConfig({ DATA_DIR: 'memory://', ...(database ? { DATABASE_URL: database.url } : {}), ...options.env });
   const { db } = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
   await migrateToLatest(db);

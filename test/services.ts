@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function redisReachable(): Promise<string | null> {
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+    return null;
+  } catch (error) {
+    return `Redis at ${TEST_REDIS_URL} is unreachable (${(error as Error).message})`;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function postgresReachable(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return null;
+  } catch (error) {
+    return `PostgreSQL is unreachable (${(error as Error).message})`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Why a suite that needs PostgreSQL and Redis skips, or null; under CI=true it throws instead of skipping. */
+export async function productionServicesSkipReason(): Promise<string | null> {
+  const reasons = (await Promise.all([postgresReachable(), redisReachable()])).filter((r): r is string => r !== null);
+  if (reasons.length === 0) return null;
+  const reason = reasons.join('; ');
+  if (process.env.CI === 'true') throw new Error(`${reason}; CI=true requires both, so the suite fails rather than skips`);
+  process.stderr.write(`# skipping: ${reason}\n`);
+  return reason;
+}
+
+/** A throwaway PostgreSQL database for one suite. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `latchkey_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: ADMIN_URL });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
