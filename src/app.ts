@@ -23,6 +23,7 @@ import { createFallbackStore } from './ratelimit/fallback-store.js';
 import { createMemoryStore } from './ratelimit/memory-store.js';
 import { createRedisStore } from './ratelimit/redis-store.js';
 import type { RateLimitStore } from './ratelimit/store.js';
+import { createMetrics, type Metrics } from './metrics.js';
 
 export interface AppDeps {
   config: Config;
@@ -69,8 +70,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const cache = new KeyCache();
+  const metrics = createMetrics({ cacheTrusted: () => cache.trusted, cacheSize: () => cache.size });
   const bus: KeyChangeBus = deps.redis ? await createRedisBus(cache, deps.redis.commands, deps.redis.subscriber) : createLocalBus(cache);
-  const rateLimits = rateLimitStore(app, deps.redis?.commands);
+  const rateLimits = rateLimitStore(app, metrics, deps.redis?.commands);
   const usage = createUsageTracker(db, deps.usageFlushMs);
   app.addHook('onClose', async () => {
     await usage.close();
@@ -96,6 +98,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     defaultRateLimitPerMinute: config.defaultRateLimitPerMinute,
     now,
   });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const surface = request.url.startsWith('/api/') ? 'api' : request.url.startsWith('/v1/') ? 'management' : 'other';
+    metrics.httpRequests.inc({ surface, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ surface }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
@@ -125,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keyPrefix: config.keyPrefix,
     authFailuresPerMinute: AUTH_FAILURES_PER_MINUTE,
     now,
+    onLookup: (result) => metrics.keyCacheLookups.inc({ result }),
   });
   await app.register(async (api) => {
     await api.register(apiAuth, { authenticator });
@@ -134,12 +146,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-function rateLimitStore(app: FastifyInstance, redis: Redis | undefined): RateLimitStore {
+function rateLimitStore(app: FastifyInstance, metrics: Metrics, redis: Redis | undefined): RateLimitStore {
   const local = createMemoryStore();
   if (!redis) return local;
-  return createFallbackStore(createRedisStore(redis), local, (error) =>
-    app.log.warn({ err: error }, 'Redis rate limits unavailable; counting in this instance until it is back'),
-  );
+  let lastWarning = 0;
+  return createFallbackStore(createRedisStore(redis), local, (error) => {
+    metrics.rateLimitFallbacks.inc();
+    // One line per 10 s is enough to say Redis is away; one per request would flood the log.
+    if (Date.now() - lastWarning < 10_000) return;
+    lastWarning = Date.now();
+    app.log.warn({ err: error }, 'Redis rate limits unavailable; counting in this instance until it is back');
+  });
 }
 
 /** A hop count trusts that many proxies in front of us (the same rule proxy-addr applies to a number). */

@@ -24,7 +24,7 @@ class Session {
     });
     const setCookie = response.headers.get('set-cookie');
     if (setCookie) this.cookie = setCookie.split(';')[0] ?? '';
-    const json = await response.json().catch(() => null);
+    const json = (await response.json().catch(() => null)) as { csrf_token?: string } | null;
     if (json?.csrf_token) this.csrf = json.csrf_token;
     return { status: response.status, body: json };
   }
@@ -79,8 +79,15 @@ describe('three instances on one PostgreSQL and one Redis', { skip }, () => {
 
   it('applies a revocation made on one instance on every other from its next request', async () => {
     const key = (await session.call('POST', keysUrl, { name: 'leaked', scopes: ['tickets:read'] })).body;
-    // Every instance has verified (and cached) the key.
-    for (const server of servers) assert.equal((await callApi(server.url, key.secret)).status, 200);
+    // Every instance has verified the key and now answers from its cache, which it trusts: the 401s
+    // below prove the broadcast, not a cache that was never used.
+    for (const server of servers) {
+      assert.equal((await callApi(server.url, key.secret)).status, 200);
+      assert.equal((await callApi(server.url, key.secret)).status, 200);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(metrics, /^latchkey_key_cache_trusted 1$/m);
+      assert.match(metrics, /^latchkey_key_cache_lookups_total\{result="hit"\} [1-9]/m);
+    }
     const revoked = await session.call('DELETE', `${keysUrl}/${key.id}`);
     assert.equal(revoked.status, 200);
     const replies = await Promise.all(servers.map(async (server) => (await callApi(server.url, key.secret)).status));
@@ -111,3 +118,4 @@ describe('three instances on one PostgreSQL and one Redis', { skip }, () => {
     assert.ok(lastUsed, 'last_used_at appears within 5 s');
   });
 });
+

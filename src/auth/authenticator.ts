@@ -21,6 +21,7 @@ export interface AuthenticatorDeps {
   /** Failed verifications (made-up or dead keys) allowed per source IP per minute. */
   authFailuresPerMinute: number;
   now: () => Date;
+  onLookup?: (result: 'hit' | 'miss') => void;
 }
 
 export interface Authenticated {
@@ -83,6 +84,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
 
   async function lookup(hash: string): Promise<VerifiedSecret | null> {
     const cached = cache.get(hash);
+    deps.onLookup?.(cached === undefined ? 'miss' : 'hit');
     if (cached !== undefined) return cached;
     const generation = cache.generation;
     const row = await deps.repo.findBySecretHash(deps.db, hash);

@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics, one registry per app (tests build many apps in one process). Services receive
+ * the few instruments they use, not the registry.
+ */
+export interface MetricProbes {
+  cacheTrusted: () => boolean;
+  cacheSize: () => number;
+}
+
+export function createMetrics(probes: MetricProbes) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'latchkey_http_requests_total',
+      help: 'Requests answered, by route surface and status code',
+      labelNames: ['surface', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'latchkey_http_request_duration_seconds',
+      help: 'Time to answer, by route surface',
+      labelNames: ['surface'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    keyCacheLookups: new Counter({
+      name: 'latchkey_key_cache_lookups_total',
+      help: 'Key verifications by where the answer came from: cache hit, or storage (miss)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    keyCacheTrusted: new Gauge({
+      name: 'latchkey_key_cache_trusted',
+      help: '1 while every key change reaches this instance (the cache is used), 0 while lookups bypass it',
+      registers: [registry],
+      collect() {
+        this.set(probes.cacheTrusted() ? 1 : 0);
+      },
+    }),
+    keyCacheEntries: new Gauge({
+      name: 'latchkey_key_cache_entries',
+      help: 'Verified secrets held in memory',
+      registers: [registry],
+      collect() {
+        this.set(probes.cacheSize());
+      },
+    }),
+    rateLimitFallbacks: new Counter({
+      name: 'latchkey_rate_limit_fallbacks_total',
+      help: 'Rate-limit decisions made in process because Redis failed',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
