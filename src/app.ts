@@ -9,6 +9,7 @@ import workspaceScope from './accounts/workspace-scope.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { registerOpenApi } from './http/openapi.js';
 import { newId } from './ids.js';
 import { createKeysRepo } from './keys/keys-repo.js';
 import { keysRoutes } from './keys/keys-routes.js';
@@ -19,6 +20,7 @@ import { KeyCache } from './auth/key-cache.js';
 import { createLocalBus, createRedisBus, type KeyChangeBus } from './auth/key-change-bus.js';
 import { createUsageTracker } from './auth/usage-tracker.js';
 import { currentKeyRoutes } from './keys/current-key-routes.js';
+import { apiRoutes } from './api/api-routes.js';
 import { createFallbackStore } from './ratelimit/fallback-store.js';
 import { createMemoryStore } from './ratelimit/memory-store.js';
 import { createRedisStore } from './ratelimit/redis-store.js';
@@ -68,6 +70,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Request-Id', request.id);
   });
+
+  await registerOpenApi(app, config.keyPrefix);
 
   const cache = new KeyCache();
   const metrics = createMetrics({ cacheTrusted: () => cache.trusted, cacheSize: () => cache.size });
@@ -141,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     await api.register(apiAuth, { authenticator });
     await api.register(currentKeyRoutes, { keys });
+    await api.register(apiRoutes, { db, now });
   });
 
   return app;

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createAccountsRepo } from './accounts/accounts-repo.js';
 import { createAccountsService, normalizeEmail } from './accounts/accounts-service.js';
+import { describeSeed, seedDemoData } from './api/demo-data.js';
 import { recordManagementEvent, type ActionContext } from './audit/management-log.js';
 import { loadConfig } from './config.js';
 import { openDatabase, type Db } from './db/client.js';
@@ -110,6 +111,19 @@ program
   .action(async () => {
     const rows = await withDb((db) => db.selectFrom('workspaces').selectAll().orderBy('id').execute());
     for (const w of rows) process.stdout.write(`${w.id}\t${w.name}\t${w.ceiling_per_minute}/min\t${w.ceiling_per_hour}/hour\n`);
+  });
+
+program
+  .command('demo-data')
+  .description("fill a workspace's live and test views with demo conversations, contacts, tickets, … (skips a view that has them)")
+  .requiredOption('--workspace <id>', 'workspace id (ws_…)')
+  .action(async (options: { workspace: string }) => {
+    const result = await withDb(async (db) => {
+      const workspace = await createAccountsRepo().findWorkspace(db, options.workspace);
+      if (!workspace) throw new InvalidArgumentError(`no workspace has the id ${options.workspace}`);
+      return seedDemoData(db, workspace.id, new Date());
+    });
+    process.stdout.write(`${describeSeed(options.workspace, result)}\n`);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 // Crockford's base32: sorts the same as the numbers it encodes, so ids sort by creation time.
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-export type IdPrefix = 'usr' | 'ws' | 'key' | 'sec' | 'ses' | 'mev' | 'req';
+export type IdPrefix =
+  | 'usr' | 'ws' | 'key' | 'sec' | 'ses' | 'mev' | 'req'
+  // The reference product API (src/api).
+  | 'conv' | 'trc' | 'cont' | 'tkt' | 'scr' | 'agt' | 'whk' | 'kb' | 'acct' | 'pol';
 
 function encode(value: bigint, length: number): string {
   let out = '';

@@ -17,7 +17,7 @@ function assertNoRateLimitHeaders(reply: Reply): void {
 
 /** Until "last used" shows in the list: it is written by a coalescing flush, not per request. */
 async function lastUsed(h: Harness, keysUrl: string, keyId: string, client: { get(url: string): Promise<Reply> }): Promise<Reply['body']> {
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 200; i++) {
     const key = (await client.get(`${keysUrl}/${keyId}`)).body;
     if (key.last_used_at) return key;
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -83,6 +83,23 @@ export interface ManagementEventsTable {
   created_at: CreatedAt;
 }
 
+/**
+ * Every object of the reference product API (src/api): one generic row per object, its fields in `data`.
+ * `email` and `external_id` are contacts' upsert keys; `parent_id` ties a trace to its conversation.
+ */
+export interface ApiRecordsTable {
+  id: string;
+  workspace_id: string;
+  mode: Mode;
+  kind: string;
+  parent_id: string | null;
+  email: string | null;
+  external_id: string | null;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: Generated<Date>;
@@ -96,6 +113,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   api_key_secrets: ApiKeySecretsTable;
   management_events: ManagementEventsTable;
+  api_records: ApiRecordsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -103,3 +121,4 @@ export type Workspace = Selectable<WorkspacesTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type ApiKeySecretRow = Selectable<ApiKeySecretsTable>;
 export type NewManagementEvent = Insertable<ManagementEventsTable>;
+export type ApiRecordRow = Selectable<ApiRecordsTable>;

@@ -19,9 +19,9 @@ export const email = z.string().trim().max(254).pipe(z.email());
 export const password = z.string().min(10).max(200);
 export const role = z.enum(['owner', 'admin', 'member']);
 /** Path ids are only bounded (generously): an id of the wrong shape is simply not found. */
-export const pathId = z.string().min(1).max(200);
+export const pathId = text(200).pipe(z.string().min(1));
 export const workspaceParams = z.object({ workspace_id: pathId });
-export const cursor = z.string().max(64).optional();
+export const cursor = text(64).optional();
 export const listLimit = z.coerce.number().int().min(1).max(100).default(20);
 
 export function iso(date: Date | null): string | null {

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireWorkspace } from '../accounts/workspace-scope.js';
 import { signedInContext } from '../http/context.js';
-import { cursor, displayName, listLimit, pathId, workspaceParams } from '../http/schemas.js';
+import { pageQuery } from '../http/pagination.js';
+import { displayName, pathId, workspaceParams } from '../http/schemas.js';
 import { DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS } from './lifecycle.js';
 import type { KeysService } from './keys-service.js';
 import { SCOPE_CATALOG } from './scopes.js';
@@ -40,8 +41,8 @@ export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (a
 
   app.get(
     '/v1/workspaces/:workspace_id/api-keys',
-    { schema: { params: workspaceParams, querystring: z.object({ status: z.enum(['active', 'revoked', 'all']).default('active'), limit: listLimit, cursor }) } },
-    async (request) => ({ object: 'list' as const, ...(await keys.list(requireWorkspace(request).id, request.query)) }),
+    { schema: { params: workspaceParams, querystring: pageQuery.extend({ status: z.enum(['active', 'revoked', 'all']).default('active') }) } },
+    async (request) => keys.list(requireWorkspace(request).id, request.query),
   );
 
   app.post('/v1/workspaces/:workspace_id/api-keys', { schema: { params: workspaceParams, body: createBody } }, async (request, reply) => {

@@ -3,6 +3,7 @@ import { recordManagementEvent, type ActionContext } from '../audit/management-l
 import type { Db, Tx } from '../db/client.js';
 import type { Mode } from '../db/schema.js';
 import { AppError, notFound } from '../http/errors.js';
+import { fetchSize, toPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { displayPrefix, generateSecret, hashSecret } from './key-format.js';
 import { checkAllowlist, checkRateLimit, checkScopes, mergeRateLimit, type RateLimit } from './key-settings.js';
@@ -118,17 +119,11 @@ export function createKeysService(deps: KeysDeps) {
       });
     },
 
-    async list(workspaceId: string, filter: { status: KeyStatusFilter; limit: number; cursor?: string | undefined }) {
-      // One more than asked tells whether another page exists.
-      const rows = await repo.listKeys(db, workspaceId, { ...filter, limit: filter.limit + 1 });
-      const page = rows.slice(0, filter.limit);
-      const secrets = await repo.listSecrets(db, page.map((k) => k.id));
+    async list(workspaceId: string, filter: { status: KeyStatusFilter } & PageRequest) {
+      const rows = await repo.listKeys(db, workspaceId, { ...filter, limit: fetchSize(filter) });
+      const secrets = await repo.listSecrets(db, rows.slice(0, filter.limit).map((k) => k.id));
       const now = deps.now();
-      return {
-        data: page.map((key) => presentKey(key, secrets, now)),
-        has_more: rows.length > filter.limit,
-        next_cursor: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null,
-      };
+      return toPage(rows, filter, (key) => presentKey(key, secrets, now));
     },
 
     async get(workspaceId: string, keyId: string): Promise<ApiKeyObject> {
