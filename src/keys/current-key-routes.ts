@@ -23,6 +23,14 @@ function presentSelf(key: ApiKeyObject, secretId: string) {
 }
 
 export const currentKeyRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (app, { keys }) => {
+  // The cheapest authenticated call: an integration checks its key works, and a benchmark measures the
+  // hot path alone against the same answer from /healthz.
+  app.get(
+    '/api/v1/ping',
+    { config: { scope: null }, schema: { summary: 'Check that a key works: answers {"ok": true}', tags: ['API keys'] } },
+    async () => ({ ok: true }),
+  );
+
   app.get(
     '/api/v1/api_keys/current',
     { config: { scope: null }, schema: { summary: 'The calling key: name, mode, scopes, limits', tags: ['API keys'] } },
