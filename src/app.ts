@@ -21,6 +21,7 @@ import { createLocalBus, createRedisBus, type KeyChangeBus } from './auth/key-ch
 import { createUsageTracker } from './auth/usage-tracker.js';
 import { currentKeyRoutes } from './keys/current-key-routes.js';
 import { apiRoutes } from './api/api-routes.js';
+import { demoDataRoutes } from './api/demo-data-routes.js';
 import { createFallbackStore } from './ratelimit/fallback-store.js';
 import { createMemoryStore } from './ratelimit/memory-store.js';
 import { createRedisStore } from './ratelimit/redis-store.js';
@@ -128,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await management.register(workspaceScope, { accounts });
     await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
     await management.register(keysRoutes, { keys });
+    await management.register(demoDataRoutes, { db, now });
   });
 
   // The protected API: every route behind an API key, its scope declared on the route.

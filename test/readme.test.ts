@@ -31,14 +31,29 @@ describe('the README, as a newcomer runs it', () => {
 
   it('npm start serves on a fresh data folder, and the curl transcript works as written', () => {
     const script = transcript().replaceAll('http://localhost:3000', server.url);
-    // curl fails the script on any HTTP error, so a refused step cannot pass unnoticed.
-    const prelude = 'set -euo pipefail\ncurl() { command curl --fail-with-body --show-error "$@"; }\n';
-    const run = spawnSync('bash', ['-c', prelude + script], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-    assert.equal(run.status, 0, `transcript failed:\n${run.stdout}\n${run.stderr}\n${server.output()}`);
-    assert.match(run.stdout, /"secret": "lk_live_[0-9A-Za-z]{36}"/);
-    assert.match(run.stdout, /"created_by": "ada@example.com"/);
-    assert.match(run.stdout, /"status": "expiring"/);
-    assert.match(run.stdout, /"status": "revoked"/);
-    assert.match(run.stdout, /"revoked_at": "20/);
+    // Every step's answer is checked below, in order, so a refused step cannot pass unnoticed.
+    const run = spawnSync('bash', ['-c', `set -euo pipefail\n${script}`], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    const out = run.stdout;
+    assert.equal(run.status, 0, `transcript failed:\n${out}\n${run.stderr}\n${server.output()}`);
+    const steps = [
+      /"secret": "lk_live_[0-9A-Za-z]{36}"/, // created, secret shown once
+      /"live":"filled","test":"filled"/, // demo data
+      /HTTP\/1.1 200 OK/, // the seed's curl
+      /x-ratelimit-limit: 60\r?\nx-ratelimit-remaining: 59\r?\nx-ratelimit-reset: \d+/i,
+      /"object":"list","data":\[\{"id":"conv_/,
+      /"created_by": "ada@example.com"/, // the list
+      /"status": "expiring"/, // rotated
+      /"calling_secret": \{\s+"id": "sec_\w+",\s+"version": 2/, // the new secret works
+      /"status": "revoked"/, // old version revoked early
+      /"api_key_revoked"/, // ...and refused at once
+      /"revoked_at": "20/, // the key revoked
+      /"api_key_revoked"/, // ...and its new secret refused too
+    ];
+    let rest = out;
+    for (const step of steps) {
+      const match = step.exec(rest);
+      assert.ok(match, `transcript output lacks ${step} after what came before:\n${out}`);
+      rest = rest.slice(match.index + match[0].length);
+    }
   });
 });

@@ -24,7 +24,8 @@ export type ManagementAction =
   | 'api_key.rotate'
   | 'api_key.secret_revoke'
   | 'api_key.revoke'
-  | 'workspace.ceiling_change';
+  | 'workspace.ceiling_change'
+  | 'workspace.demo_data';
 
 export interface ManagementEventInput {
   workspaceId: string | null;

@@ -8,13 +8,12 @@ import { counterKey, createRedisStore, EXPIRY_MARGIN_SECONDS, type RedisScriptin
 import { registerStoreContract } from './store-contract.js';
 
 // The server is shared: these tests only touch keys of buckets named with this run's id, never flush.
-const HOST = '127.0.0.1';
-const PORT = 6379;
+const URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUN = `latchkey-test-${randomUUID()}`;
 
 function connect(): Redis {
   // Fail fast instead of queueing commands while the server is down.
-  return new Redis(PORT, HOST, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  return new Redis(URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 1, retryStrategy: () => null });
 }
 
 /** Why Redis cannot be used, or null when it can. */
@@ -38,10 +37,10 @@ const reason = await unreachable();
 
 if (reason !== null && process.env.CI === 'true') {
   describe('redis store', () => {
-    it(`needs Redis at ${HOST}:${PORT} in CI`, () => assert.fail(`Redis unreachable: ${reason}`));
+    it(`needs Redis at ${URL} in CI`, () => assert.fail(`Redis unreachable: ${reason}`));
   });
 } else {
-  const skip = reason === null ? false : `Redis unreachable at ${HOST}:${PORT} (${reason}); start one to run these tests`;
+  const skip = reason === null ? false : `Redis unreachable at ${URL} (${reason}); start one to run these tests`;
   describe('redis store', { skip }, () => {
     // Three connections stand for three instances of Latchkey behind a load balancer.
     const instances: Redis[] = [];
