@@ -30,12 +30,13 @@ class Lru<V> {
     return value;
   }
 
-  set(key: string, value: V): string | undefined {
+  /** Returns the entry pushed out to make room, if any. */
+  set(key: string, value: V): [string, V] | undefined {
     this.#map.delete(key);
     this.#map.set(key, value);
     if (this.#map.size <= this.max) return undefined;
-    const oldest = this.#map.keys().next().value as string;
-    this.#map.delete(oldest);
+    const oldest = this.#map.entries().next().value as [string, V];
+    this.#map.delete(oldest[0]);
     return oldest;
   }
 
@@ -100,7 +101,7 @@ export class KeyCache {
       return;
     }
     const evicted = this.#known.set(hash, entry);
-    if (evicted) this.#unindex(evicted);
+    if (evicted) this.#unindex(evicted[0], evicted[1].keyId);
     let hashes = this.#hashesByKey.get(entry.keyId);
     if (!hashes) this.#hashesByKey.set(entry.keyId, (hashes = new Set()));
     hashes.add(hash);
@@ -136,12 +137,9 @@ export class KeyCache {
     return this.#known.size;
   }
 
-  #unindex(hash: string): void {
-    for (const [keyId, hashes] of this.#hashesByKey) {
-      if (hashes.delete(hash)) {
-        if (hashes.size === 0) this.#hashesByKey.delete(keyId);
-        return;
-      }
-    }
+  #unindex(hash: string, keyId: string): void {
+    const hashes = this.#hashesByKey.get(keyId);
+    hashes?.delete(hash);
+    if (hashes?.size === 0) this.#hashesByKey.delete(keyId);
   }
 }

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { KeyCache, type VerifiedSecret } from './key-cache.js';
+
+function secret(keyId: string, secretId = `sec_${keyId}`): VerifiedSecret {
+  return {
+    keyId,
+    workspaceId: 'ws_1',
+    keyName: keyId,
+    mode: 'live',
+    scopes: new Set(),
+    windows: [{ seconds: 60, limit: 60 }],
+    allows: () => true,
+    keyRevokedAt: null,
+    secretId,
+    secretVersion: 1,
+    secretExpiresAt: null,
+    secretRevokedAt: null,
+  };
+}
+
+describe('key cache', () => {
+  it('answers hits, known-unknown secrets, and misses', () => {
+    const cache = new KeyCache();
+    cache.set('h1', secret('k1'), cache.generation);
+    cache.set('h2', null, cache.generation);
+    assert.equal(cache.get('h1')?.keyId, 'k1');
+    assert.equal(cache.get('h2'), null);
+    assert.equal(cache.get('h3'), undefined);
+  });
+
+  it('forgets every secret of a changed key, and nothing else', () => {
+    const cache = new KeyCache();
+    cache.set('old', secret('k1', 's1'), cache.generation);
+    cache.set('new', secret('k1', 's2'), cache.generation);
+    cache.set('other', secret('k2'), cache.generation);
+    cache.invalidateKey('k1');
+    assert.deepEqual([cache.get('old'), cache.get('new'), cache.get('other')?.keyId], [undefined, undefined, 'k2']);
+  });
+
+  it('refuses a lookup that started before a change was announced', () => {
+    const cache = new KeyCache();
+    const startedAt = cache.generation;
+    cache.invalidateKey('k1'); // announced while the lookup was reading storage
+    cache.set('h1', secret('k1'), startedAt);
+    assert.equal(cache.get('h1'), undefined);
+  });
+
+  it('stays within its bounds, the least recently used going first, and unknown secrets apart', () => {
+    const cache = new KeyCache({ maxEntries: 2, maxUnknown: 1 });
+    cache.set('a', secret('ka'), cache.generation);
+    cache.set('b', secret('kb'), cache.generation);
+    cache.get('a');
+    cache.set('c', secret('kc'), cache.generation);
+    assert.deepEqual([cache.get('a')?.keyId, cache.get('b'), cache.get('c')?.keyId], ['ka', undefined, 'kc']);
+    for (let i = 0; i < 10; i++) cache.set(`bogus${i}`, null, cache.generation);
+    assert.equal(cache.size, 2, 'made-up keys do not push real ones out');
+    cache.invalidateKey('kb'); // its index entry left with the eviction
+  });
+
+  it('answers nothing while untrusted, and starts empty when trusted again', () => {
+    const cache = new KeyCache();
+    cache.set('h1', secret('k1'), cache.generation);
+    cache.setTrusted(false);
+    assert.equal(cache.get('h1'), undefined);
+    cache.set('h2', secret('k2'), cache.generation);
+    cache.setTrusted(true);
+    assert.deepEqual([cache.get('h1'), cache.get('h2'), cache.size], [undefined, undefined, 0]);
+  });
+});
