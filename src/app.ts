@@ -21,6 +21,11 @@ import { createLocalBus, createRedisBus, type KeyChangeBus } from './auth/key-ch
 import { createUsageTracker } from './auth/usage-tracker.js';
 import { currentKeyRoutes } from './keys/current-key-routes.js';
 import { apiRoutes } from './api/api-routes.js';
+import { auditCapture } from './audit/audit-capture.js';
+import { createAuditWriter } from './audit/audit-writer.js';
+import { auditRoutes } from './audit/audit-routes.js';
+import { runRetention } from './audit/retention.js';
+import { usageRoutes } from './audit/usage-routes.js';
 import { demoDataRoutes } from './api/demo-data-routes.js';
 import { createFallbackStore } from './ratelimit/fallback-store.js';
 import { createMemoryStore } from './ratelimit/memory-store.js';
@@ -38,6 +43,8 @@ export interface AppDeps {
   redis?: { commands: Redis; subscriber: Redis };
   /** How often gathered "last used" times are written (ms). */
   usageFlushMs?: number;
+  /** Off only for the benchmark that measures what the audit log costs; every deployment audits. */
+  audit?: boolean;
 }
 
 /** Made-up keys a source IP may try per minute before it is refused with 429 without a lookup. */
@@ -79,7 +86,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const bus: KeyChangeBus = deps.redis ? await createRedisBus(cache, deps.redis.commands, deps.redis.subscriber) : createLocalBus(cache);
   const rateLimits = rateLimitStore(app, metrics, deps.redis?.commands);
   const usage = createUsageTracker(db, deps.usageFlushMs);
+  const auditWriter = createAuditWriter({
+    db,
+    onDropped: (count) => {
+      metrics.auditDropped.inc(count);
+      app.log.error({ dropped: count }, 'audit queue full: oldest events dropped');
+    },
+    onWriteError: (error, queued) => app.log.warn({ err: error, queued }, 'audit events not written yet; will retry'),
+    onWritten: (count) => metrics.auditWritten.inc(count),
+  });
+  metrics.setAuditQueueProbe(() => auditWriter.queued);
+  // Partitions ahead of time and expired ones dropped: at start, then hourly (idempotent, any instance).
+  const retention = () =>
+    runRetention({ db, now, retentionDays: config.auditRetentionDays, payloadDays: config.auditPayloadDays }).catch((error: unknown) =>
+      app.log.error({ err: error }, 'audit retention failed; will retry'),
+    );
+  await retention();
+  const retentionTimer = setInterval(() => void retention(), 3_600_000);
+  retentionTimer.unref();
+  if (deps.audit !== false) auditCapture(app, { writer: auditWriter, now });
   app.addHook('onClose', async () => {
+    clearInterval(retentionTimer);
+    const { unwritten } = await auditWriter.close();
+    if (unwritten > 0) app.log.error({ unwritten }, 'audit events lost at shutdown: the database stayed unreachable');
     await usage.close();
     await bus.close();
     await rateLimits.close();
@@ -130,6 +159,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
     await management.register(keysRoutes, { keys });
     await management.register(demoDataRoutes, { db, now });
+    await management.register(auditRoutes, { db, now, payloadDays: config.auditPayloadDays });
+    await management.register(usageRoutes, { db, now });
   });
 
   // The protected API: every route behind an API key, its scope declared on the route.

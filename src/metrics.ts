@@ -11,6 +11,7 @@ export interface MetricProbes {
 
 export function createMetrics(probes: MetricProbes) {
   const registry = new Registry();
+  let auditQueue: () => number = () => 0;
   collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
   return {
     registry,
@@ -49,6 +50,23 @@ export function createMetrics(probes: MetricProbes) {
         this.set(probes.cacheSize());
       },
     }),
+    auditWritten: new Counter({ name: 'latchkey_audit_events_written_total', help: 'Audit events written', registers: [registry] }),
+    auditDropped: new Counter({
+      name: 'latchkey_audit_events_dropped_total',
+      help: 'Audit events dropped because the queue was full while the database was away',
+      registers: [registry],
+    }),
+    auditQueued: new Gauge({
+      name: 'latchkey_audit_events_queued',
+      help: 'Audit events waiting to be written',
+      registers: [registry],
+      collect() {
+        this.set(auditQueue());
+      },
+    }),
+    setAuditQueueProbe(probe: () => number) {
+      auditQueue = probe;
+    },
     rateLimitFallbacks: new Counter({
       name: 'latchkey_rate_limit_fallbacks_total',
       help: 'Rate-limit decisions made in process because Redis failed',

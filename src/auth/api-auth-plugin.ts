@@ -36,6 +36,7 @@ async function apiAuth(app: FastifyInstance, options: { authenticator: Authentic
         headers: { 'WWW-Authenticate': `Bearer realm="latchkey", error="insufficient_scope", scope="${scope}"` },
       });
     }
+    attempt.passed = true;
   });
 }
 

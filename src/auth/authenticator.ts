@@ -33,6 +33,8 @@ export interface Authenticated {
 export interface AuthAttempt {
   key?: { id: string; name: string; workspaceId: string; mode: Principal['mode']; secretId: string; secretVersion: number };
   rateLimit?: RateLimitResult;
+  /** Set once every check has passed, the route's scope included. */
+  passed?: boolean;
 }
 
 const REALM = 'Bearer realm="latchkey"';

@@ -19,6 +19,9 @@ export interface DatabaseTarget {
 
 // PostgreSQL's bigint (counts, sums) arrives as a string from pg; our counts fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+// A date is a day, not an instant: kept as its text (2026-11-23) rather than a Date at local midnight.
+const DATE_OID = 1082;
+pg.types.setTypeParser(DATE_OID, (value) => value);
 
 export function openDatabase(target: DatabaseTarget): { db: Db; kind: 'postgres' | 'pglite' } {
   if (target.databaseUrl) {
@@ -29,6 +32,6 @@ export function openDatabase(target: DatabaseTarget): { db: Db; kind: 'postgres'
   }
   const dataDir = target.dataDir ?? './data';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = new PGlite(dataDir);
+  const pglite = new PGlite(dataDir, { parsers: { [DATE_OID]: (value: string) => value } });
   return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), kind: 'pglite' };
 }

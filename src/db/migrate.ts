@@ -2,11 +2,13 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './client.js';
 import * as initial from './migrations/0001_initial.js';
 import * as apiRecords from './migrations/0002_api_records.js';
+import * as audit from './migrations/0003_audit.js';
 
 /** Migrations are listed here, not read from disk, so the built and the source trees run the same set. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_api_records': apiRecords,
+  '0003_audit': audit,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

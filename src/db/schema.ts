@@ -100,6 +100,56 @@ export interface ApiRecordsTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+export interface AuditEventsTable {
+  id: string;
+  created_at: Date;
+  workspace_id: string | null;
+  mode: Mode | null;
+  key_id: string | null;
+  key_name: string | null;
+  secret_id: string | null;
+  secret_version: number | null;
+  method: string;
+  route: string | null;
+  path: string;
+  status: number;
+  latency_ms: number;
+  source_ip: string;
+  user_agent: string | null;
+  request_id: string;
+  error_code: string | null;
+  scope: string | null;
+  argument_hash: string;
+}
+
+export interface AuditPayloadsTable {
+  event_id: string;
+  created_at: Date;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+}
+
+export interface AuditUsageHourlyTable {
+  workspace_id: string;
+  key_id: string;
+  hour: Date;
+  route: string;
+  status: number;
+  error_code: string;
+  scope_used: string;
+  requests: number;
+}
+
+export interface AuditIpDailyTable {
+  workspace_id: string;
+  key_id: string;
+  /** A date column: PostgreSQL returns it as text (YYYY-MM-DD), written as an ISO day. */
+  day: ColumnType<string, string, string>;
+  source_ip: string;
+  first_seen: Date;
+  last_seen: Date;
+  requests: number;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: Generated<Date>;
@@ -113,6 +163,10 @@ export interface Database {
   api_keys: ApiKeysTable;
   api_key_secrets: ApiKeySecretsTable;
   management_events: ManagementEventsTable;
+  audit_events: AuditEventsTable;
+  audit_payloads: AuditPayloadsTable;
+  audit_usage_hourly: AuditUsageHourlyTable;
+  audit_ip_daily: AuditIpDailyTable;
   api_records: ApiRecordsTable;
 }
 
@@ -122,3 +176,4 @@ export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type ApiKeySecretRow = Selectable<ApiKeySecretsTable>;
 export type NewManagementEvent = Insertable<ManagementEventsTable>;
 export type ApiRecordRow = Selectable<ApiRecordsTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;

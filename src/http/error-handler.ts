@@ -1,6 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, errorBody } from './errors.js';
+import { AppError, errorBody, type ErrorCode } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** The error code this reply answered with, if any: for the audit log. */
+    errorCode: ErrorCode | null;
+  }
+}
 import { validationError } from './validation.js';
 
 /** Fastify's own client errors, said in our words (its messages are not written for our users). */
@@ -32,11 +39,13 @@ export function toAppError(error: unknown): AppError | undefined {
 }
 
 export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
+  reply.errorCode = error.code;
   return reply.code(error.status).headers(error.headers).send(errorBody(error, reply.request.id));
 }
 
 /** Our error handler: known errors answer with their code; anything else is logged and answers internal_error. */
 export function installErrorHandling(app: FastifyInstance): void {
+  app.decorateReply('errorCode', null);
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const known = toAppError(error);
     if (known?.code === 'payload_too_large') {

@@ -1,12 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { runDdl } from './ddl.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  for (const statement of statements(DDL)) await sql.raw(statement).execute(db);
-}
-
-/** PGlite's extended protocol takes one statement per query, so the DDL runs statement by statement. */
-function statements(ddl: string): string[] {
-  return ddl.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean);
+  await runDdl(db, DDL);
 }
 
 const DDL = `

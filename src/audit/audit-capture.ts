@@ -1,0 +1,69 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { newId } from '../ids.js';
+import { argumentHash, queryObject } from './argument-hash.js';
+import type { AuditWriter } from './audit-writer.js';
+import { redactPayload } from './redact.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** When an audited request arrived, and its body as the client sent it (before validation). */
+    audit: { startedAt: Date; body: unknown } | null;
+  }
+}
+
+const AUDITED = /^\/api\//;
+
+function pathAndQuery(url: string): { path: string; search: string } {
+  const at = url.indexOf('?');
+  return at < 0 ? { path: url, search: '' } : { path: url.slice(0, at), search: url.slice(at + 1) };
+}
+
+/**
+ * One audit event per /api request, answered or refused (401, 403, 429, 404, 5xx): hooks at the root,
+ * so they see requests that never reach a route too. The event is queued after the response is sent;
+ * the request never waits for the audit log.
+ */
+export function auditCapture(app: FastifyInstance, options: { writer: AuditWriter; now: () => Date }): void {
+  app.decorateRequest('audit', null);
+  app.addHook('onRequest', async (request) => {
+    if (AUDITED.test(request.url)) request.audit = { startedAt: options.now(), body: undefined };
+  });
+  app.addHook('preValidation', async (request) => {
+    if (request.audit) request.audit.body = request.body;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.audit) return;
+    options.writer.enqueue(eventOf(request, reply.statusCode, reply.errorCode, reply.elapsedTime));
+  });
+}
+
+function eventOf(request: FastifyRequest, status: number, errorCode: string | null, elapsedMs: number) {
+  const { startedAt, body } = request.audit!;
+  const { path, search } = pathAndQuery(request.url);
+  const query = queryObject(search);
+  const key = request.authAttempt?.key;
+  const scope = request.routeOptions.config?.scope ?? null;
+  return {
+    id: newId('evt', startedAt.getTime()),
+    created_at: startedAt,
+    workspace_id: key?.workspaceId ?? null,
+    mode: key?.mode ?? null,
+    key_id: key?.id ?? null,
+    key_name: key?.name ?? null,
+    secret_id: key?.secretId ?? null,
+    secret_version: key?.secretVersion ?? null,
+    method: request.method,
+    route: request.routeOptions.url ?? null,
+    path: path.slice(0, 2048),
+    status,
+    latency_ms: Math.round(elapsedMs * 1000) / 1000,
+    source_ip: request.ip,
+    user_agent: request.headers['user-agent']?.slice(0, 512) ?? null,
+    request_id: request.id,
+    error_code: errorCode,
+    scope,
+    scope_used: request.authAttempt?.passed ? scope : null,
+    argument_hash: argumentHash({ method: request.method, path, query, body: body ?? null }),
+    payload: redactPayload({ query, body: body ?? null }),
+  };
+}

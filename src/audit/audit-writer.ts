@@ -1,0 +1,203 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/client.js';
+import type { Mode } from '../db/schema.js';
+
+/** One /api/v1 call, as the audit log keeps it. */
+export interface AuditEvent {
+  id: string;
+  created_at: Date;
+  workspace_id: string | null;
+  mode: Mode | null;
+  key_id: string | null;
+  key_name: string | null;
+  secret_id: string | null;
+  secret_version: number | null;
+  method: string;
+  route: string | null;
+  path: string;
+  status: number;
+  latency_ms: number;
+  source_ip: string;
+  user_agent: string | null;
+  request_id: string;
+  error_code: string | null;
+  scope: string | null;
+  /** The scope the call used, when it got past every check (for "scopes used" and least privilege). */
+  scope_used: string | null;
+  argument_hash: string;
+  payload: Record<string, unknown> | null;
+}
+
+export interface AuditWriterOptions {
+  db: Db;
+  /** Events waiting at most; past it the oldest are dropped, counted and reported. */
+  maxQueue?: number;
+  batchSize?: number;
+  flushIntervalMs?: number;
+  onDropped?: (count: number) => void;
+  onWriteError?: (error: unknown, queued: number) => void;
+  onWritten?: (count: number) => void;
+}
+
+export interface AuditWriter {
+  /** Never waits and never throws: the request that produced the event is already answered. */
+  enqueue(event: AuditEvent): void;
+  /** Writes everything queued now; resolves when it is written or the database refused it (kept for later). */
+  flush(): Promise<void>;
+  /** Writes everything, retrying while the database is away, for at most `timeoutMs`. Resolves with what was left. */
+  close(timeoutMs?: number): Promise<{ unwritten: number }>;
+  readonly queued: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+function hourOf(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / HOUR_MS) * HOUR_MS);
+}
+
+function dayOf(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+/** Adds a batch to the rollups that usage and anomaly queries read, one upsert per table. */
+async function writeRollups(tx: Tx, events: readonly AuditEvent[]): Promise<void> {
+  const hourly = new Map<string, { workspace_id: string; key_id: string; hour: Date; route: string; status: number; error_code: string; scope_used: string; requests: number }>();
+  const ips = new Map<string, { workspace_id: string; key_id: string; day: string; source_ip: string; first_seen: Date; last_seen: Date; requests: number }>();
+  for (const e of events) {
+    if (!e.key_id || !e.workspace_id) continue;
+    const hour = hourOf(e.created_at);
+    const row = { workspace_id: e.workspace_id, key_id: e.key_id, hour, route: e.route ?? '(unknown route)', status: e.status, error_code: e.error_code ?? '', scope_used: e.scope_used ?? '' };
+    const hourKey = [row.key_id, hour.getTime(), row.route, row.status, row.error_code, row.scope_used].join('\u0000');
+    const existing = hourly.get(hourKey);
+    if (existing) existing.requests++;
+    else hourly.set(hourKey, { ...row, requests: 1 });
+
+    const day = dayOf(e.created_at);
+    const ipKey = [e.key_id, day, e.source_ip].join('\u0000');
+    const ip = ips.get(ipKey);
+    if (ip) {
+      ip.requests++;
+      if (e.created_at < ip.first_seen) ip.first_seen = e.created_at;
+      if (e.created_at > ip.last_seen) ip.last_seen = e.created_at;
+    } else {
+      ips.set(ipKey, { workspace_id: e.workspace_id, key_id: e.key_id, day, source_ip: e.source_ip, first_seen: e.created_at, last_seen: e.created_at, requests: 1 });
+    }
+  }
+  // Sorted by key, so that instances upserting the same rows lock them in the same order (no deadlock).
+  const sortedKeys = <T>(map: Map<string, T>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+  if (hourly.size > 0) {
+    await tx
+      .insertInto('audit_usage_hourly')
+      .values(sortedKeys(hourly))
+      .onConflict((oc) =>
+        oc.columns(['key_id', 'hour', 'route', 'status', 'error_code', 'scope_used']).doUpdateSet({ requests: sql`audit_usage_hourly.requests + excluded.requests` }),
+      )
+      .execute();
+  }
+  if (ips.size > 0) {
+    await tx
+      .insertInto('audit_ip_daily')
+      .values(sortedKeys(ips))
+      .onConflict((oc) =>
+        oc.columns(['key_id', 'day', 'source_ip']).doUpdateSet({
+          requests: sql`audit_ip_daily.requests + excluded.requests`,
+          first_seen: sql`least(audit_ip_daily.first_seen, excluded.first_seen)`,
+          last_seen: sql`greatest(audit_ip_daily.last_seen, excluded.last_seen)`,
+        }),
+      )
+      .execute();
+  }
+}
+
+async function writeBatch(db: Db, events: readonly AuditEvent[]): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('audit_events')
+      .values(events.map(({ payload: _payload, scope_used: _scopeUsed, ...event }) => event))
+      .execute();
+    const payloads = events.filter((e) => e.payload !== null);
+    if (payloads.length > 0) {
+      await tx
+        .insertInto('audit_payloads')
+        .values(payloads.map((e) => ({ event_id: e.id, created_at: e.created_at, payload: JSON.stringify(e.payload) })))
+        .execute();
+    }
+    await writeRollups(tx, events);
+  });
+}
+
+/**
+ * The audit log is written off the request path: events wait in a bounded queue and are written in
+ * batches, by size and by time, each batch in one transaction with its rollups. While the database is
+ * away, events wait (bounded) and are written when it returns; if the bound is hit, the oldest are dropped
+ * and that is reported, never silent. close() writes everything before the process exits.
+ */
+export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
+  const maxQueue = options.maxQueue ?? 100_000;
+  const batchSize = options.batchSize ?? 500;
+  let queue: AuditEvent[] = [];
+  let running: Promise<void> | null = null;
+  let failures = 0;
+  let retryAt = 0;
+
+  function dropOldest(): void {
+    if (queue.length <= maxQueue) return;
+    const dropped = queue.length - maxQueue;
+    queue = queue.slice(dropped);
+    options.onDropped?.(dropped);
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0 && Date.now() >= retryAt) {
+      // The batch leaves the queue while it is written; events enqueued meanwhile go behind it.
+      const batch = queue.slice(0, batchSize);
+      queue = queue.slice(batch.length);
+      try {
+        await writeBatch(options.db, batch);
+        failures = 0;
+        options.onWritten?.(batch.length);
+      } catch (error) {
+        queue = batch.concat(queue);
+        dropOldest();
+        failures++;
+        // Backs off 100 ms, 200 ms, … up to 5 s, so an outage is not hammered by every instance.
+        retryAt = Date.now() + Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+        options.onWriteError?.(error, queue.length);
+        return;
+      }
+    }
+  }
+
+  function flush(): Promise<void> {
+    running ??= drain().finally(() => (running = null));
+    return running;
+  }
+
+  const timer = setInterval(() => {
+    if (queue.length > 0) void flush();
+  }, options.flushIntervalMs ?? 200);
+  timer.unref();
+
+  return {
+    enqueue(event) {
+      queue.push(event);
+      dropOldest();
+      if (queue.length >= batchSize && !running) void flush();
+    },
+    flush,
+    async close(timeoutMs = 30_000) {
+      clearInterval(timer);
+      const deadline = Date.now() + timeoutMs;
+      while (queue.length > 0 && Date.now() < deadline) {
+        if (running) await running;
+        retryAt = Math.min(retryAt, Date.now() + 500);
+        await flush();
+        if (queue.length > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(500, retryAt - Date.now()))));
+      }
+      return { unwritten: queue.length };
+    },
+    get queued() {
+      return queue.length;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { KEY_PATTERN } from '../keys/key-format.js';
+
+export const REDACTED = '[REDACTED]';
+
+/** Field names that hold credentials, whatever their case or separators (apiKey, api-key, X_API_KEY…). */
+const SECRET_FIELD = /authorization|password|passwd|secret|token|api_?key|credential|cookie/i;
+
+/** Payloads are kept for the search, not as an archive: beyond this, only their size is kept. */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+
+function redactValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return value.replace(KEY_PATTERN, REDACTED);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 32) return REDACTED;
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    out[key] = SECRET_FIELD.test(key.replace(/[-\s]/g, '_')) ? REDACTED : redactValue(item, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * The payload an admin may read for a few days: query and body with every credential-looking field and
+ * every string shaped like one of our keys replaced, and cut to a size bound.
+ */
+export function redactPayload(payload: { query: Record<string, string[]>; body: unknown }): Record<string, unknown> {
+  const redacted = redactValue(payload, 0) as Record<string, unknown>;
+  const bytes = Buffer.byteLength(JSON.stringify(redacted));
+  if (bytes <= MAX_PAYLOAD_BYTES) return redacted;
+  return { truncated: true, bytes, query: redacted.query };
+}
