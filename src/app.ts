@@ -11,6 +11,7 @@ import type { Db } from './db/client.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { registerOpenApi } from './http/openapi.js';
 import { newId } from './ids.js';
+import { loggerOptions } from './logging.js';
 import { createKeysRepo } from './keys/keys-repo.js';
 import { keysRoutes } from './keys/keys-routes.js';
 import { createKeysService } from './keys/keys-service.js';
@@ -53,19 +54,12 @@ const AUTH_FAILURES_PER_MINUTE = 30;
 /** Management bodies are small JSON documents; anything larger is a mistake or an attack. */
 const MANAGEMENT_BODY_LIMIT = 64 * 1024;
 
-/** Headers that carry credentials: never written to a log line. */
-export const REDACTED_LOG_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-csrf-token"]',
-  'res.headers["set-cookie"]',
-];
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   const now = deps.now ?? (() => new Date());
   const app = Fastify({
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel, redact: REDACTED_LOG_PATHS } }),
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
     trustProxy: trustProxyOption(config.trustProxy),
     genReqId: () => newId('req'),
     requestIdHeader: false,

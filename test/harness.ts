@@ -4,7 +4,8 @@ import { after, before, describe } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
-import { REDACTED_LOG_PATHS, buildApp } from '../src/app.js';
+import { buildApp } from '../src/app.js';
+import { loggerOptions } from '../src/logging.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Db } from '../src/db/client.js';
 import { migrateToLatest } from '../src/db/migrate.js';
@@ -63,7 +64,7 @@ async function startHarness(backend: Backend, options: HarnessOptions): Promise<
       done();
     },
   });
-  const logger = pino({ level: 'info', redact: REDACTED_LOG_PATHS }, sink);
+  const logger = pino(loggerOptions('info'), sink);
   let offsetMs = 0;
   const clock = {
     get now() {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateSecret } from '../keys/key-format.js';
 import { argumentHash, canonicalJson, queryObject, type Arguments } from './argument-hash.js';
-import { MAX_PAYLOAD_BYTES, REDACTED, redactPayload } from './redact.js';
+import { MAX_PAYLOAD_BYTES, REDACTED, redactPayload, redactUrl } from './redact.js';
 
 describe('argument hash', () => {
   const base: Arguments & { body: Record<string, unknown> } = { method: 'POST', path: '/api/v1/tickets', query: queryObject('a=1&b=2'), body: { subject: 'x', tags: ['a', 'b'], meta: { p: 1, q: 2 } } };
@@ -58,5 +58,15 @@ describe('payload redaction', () => {
     assert.equal(payload.truncated, true);
     assert.ok((payload.bytes as number) > MAX_PAYLOAD_BYTES);
     assert.equal(payload.body, undefined);
+  });
+});
+
+describe('url redaction for logs', () => {
+  it('masks keys anywhere and credential-named parameters', () => {
+    const key = generateSecret('lk', 'live');
+    const url = redactUrl(`/api/v1/x/${key}?api_key=${key}&token=t0k&q=find+${key}&limit=5`);
+    assert.ok(!url.includes(key) && !url.includes('t0k'));
+    assert.match(url, /limit=5/);
+    assert.equal(redactUrl('/api/v1/tickets'), '/api/v1/tickets');
   });
 });

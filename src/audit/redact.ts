@@ -30,3 +30,13 @@ export function redactPayload(payload: { query: Record<string, string[]>; body: 
   if (bytes <= MAX_PAYLOAD_BYTES) return redacted;
   return { truncated: true, bytes, query: redacted.query };
 }
+
+/** A URL fit for a log line: key-shaped strings and credential-named query values replaced. */
+export function redactUrl(url: string): string {
+  const at = url.indexOf('?');
+  const path = (at < 0 ? url : url.slice(0, at)).replace(KEY_PATTERN, REDACTED);
+  if (at < 0) return path;
+  const params = new URLSearchParams(url.slice(at + 1));
+  const safe = [...params].map(([name, value]): [string, string] => [name, SECRET_FIELD.test(name.replace(/[-\s]/g, '_')) ? REDACTED : value.replace(KEY_PATTERN, REDACTED)]);
+  return `${path}?${new URLSearchParams(safe).toString()}`;
+}
