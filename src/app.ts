@@ -63,6 +63,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: trustProxyOption(config.trustProxy),
     genReqId: () => newId('req'),
     requestIdHeader: false,
+    // During shutdown, finish serving (and auditing) requests that arrive, rather than a bare 503.
+    return503OnClosing: false,
     bodyLimit: MANAGEMENT_BODY_LIMIT,
   });
   app.setValidatorCompiler(validatorCompiler);

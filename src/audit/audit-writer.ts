@@ -188,7 +188,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
     async close(timeoutMs = 30_000) {
       clearInterval(timer);
       const deadline = Date.now() + timeoutMs;
-      while (queue.length > 0 && Date.now() < deadline) {
+      while ((queue.length > 0 || running) && Date.now() < deadline) {
         if (running) await running;
         retryAt = Math.min(retryAt, Date.now() + 500);
         await flush();

@@ -66,6 +66,7 @@ const DDL = `
       primary key (key_id, hour, route, status, error_code, scope_used)
     );
     create index audit_usage_hourly_workspace on audit_usage_hourly (workspace_id, hour);
+    create index audit_usage_hourly_hour on audit_usage_hourly (hour);
 
     create table audit_ip_daily (
       workspace_id text not null,
@@ -78,5 +79,6 @@ const DDL = `
       primary key (key_id, day, source_ip)
     );
     create index audit_ip_daily_workspace on audit_ip_daily (workspace_id, day);
+    create index audit_ip_daily_day on audit_ip_daily (day);
     create index management_events_actor on management_events (actor_user_id, id desc);
 `;
