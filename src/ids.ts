@@ -30,3 +30,17 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
 export function isId(prefix: IdPrefix, value: string): boolean {
   return new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`).test(value);
 }
+
+const ID_SHAPE = /^[a-z]+_([0-9a-hjkmnp-tv-z]{10})[0-9a-hjkmnp-tv-z]{16}$/;
+
+/** Past this, the time (with slack) would not fit the four-digit years a database driver writes. */
+const LATEST_ID_TIME = Date.UTC(9999, 0, 1);
+
+/** When an id was made (its first 48 bits, as newId encodes them), or null when it is not one of ours. */
+export function timeOfId(id: string): Date | null {
+  const match = ID_SHAPE.exec(id);
+  if (!match?.[1]) return null;
+  let ms = 0;
+  for (const char of match[1]) ms = ms * 32 + ALPHABET.indexOf(char);
+  return ms > LATEST_ID_TIME ? null : new Date(ms);
+}

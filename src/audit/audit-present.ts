@@ -1,0 +1,43 @@
+import { iso } from '../http/schemas.js';
+import type { AuditEventListRow, ManagementEventRow } from './audit-search-repo.js';
+
+/** The audit event object of the management API: the same in the search, the detail and the NDJSON export. */
+export function presentAuditEvent(row: AuditEventListRow) {
+  return {
+    id: row.id,
+    object: 'audit_event' as const,
+    created_at: iso(row.created_at),
+    mode: row.mode,
+    // The key's name and secret version as they were at the time of the call, not as they are now.
+    key: row.key_id === null ? null : { id: row.key_id, name: row.key_name, secret_version: row.secret_version },
+    method: row.method,
+    route: row.route,
+    path: row.path,
+    status: row.status,
+    latency_ms: row.latency_ms,
+    source_ip: row.source_ip,
+    user_agent: row.user_agent,
+    request_id: row.request_id,
+    error_code: row.error_code,
+    scope: row.scope,
+    argument_hash: row.argument_hash,
+  };
+}
+
+export type AuditEventObject = ReturnType<typeof presentAuditEvent>;
+
+/** Who did what to which key, when and from where. */
+export function presentManagementEvent(row: ManagementEventRow) {
+  return {
+    id: row.id,
+    object: 'management_event' as const,
+    created_at: iso(row.created_at),
+    action: row.action,
+    actor: row.actor_user_id === null ? null : { id: row.actor_user_id, email: row.actor_email },
+    target: row.target_type === null || row.target_id === null ? null : { type: row.target_type, id: row.target_id },
+    source_ip: row.source_ip,
+    user_agent: row.user_agent,
+    request_id: row.request_id,
+    details: row.details,
+  };
+}
