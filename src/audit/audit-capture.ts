@@ -64,6 +64,7 @@ function eventOf(request: FastifyRequest, status: number, errorCode: string | nu
     scope,
     scope_used: request.authAttempt?.passed ? scope : null,
     argument_hash: argumentHash({ method: request.method, path, query, body: body ?? null }),
-    payload: redactPayload({ query, body: body ?? null }),
+    // A call with neither query nor body (most GETs) has nothing to keep.
+    payload: search === '' && (body === undefined || body === null) ? null : redactPayload({ query, body: body ?? null }),
   };
 }

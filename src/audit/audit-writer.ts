@@ -109,19 +109,55 @@ async function writeRollups(tx: Tx, events: readonly AuditEvent[]): Promise<void
   }
 }
 
+/** Columns of audit_events and their types, for the one-statement batch insert below. */
+const EVENT_COLUMNS = [
+  ['id', 'text'],
+  ['created_at', 'timestamptz'],
+  ['workspace_id', 'text'],
+  ['mode', 'text'],
+  ['key_id', 'text'],
+  ['key_name', 'text'],
+  ['secret_id', 'text'],
+  ['secret_version', 'int4'],
+  ['method', 'text'],
+  ['route', 'text'],
+  ['path', 'text'],
+  ['status', 'int4'],
+  ['latency_ms', 'float4'],
+  ['source_ip', 'text'],
+  ['user_agent', 'text'],
+  ['request_id', 'text'],
+  ['error_code', 'text'],
+  ['scope', 'text'],
+  ['argument_hash', 'text'],
+] as const satisfies ReadonlyArray<readonly [keyof AuditEvent, string]>;
+
+/**
+ * A batch as one array per column, inserted with unnest(): one parameter per column instead of one per
+ * value (500 events × 19 columns), which PGlite, running in this very process, binds several times faster.
+ */
+async function insertEvents(tx: Tx, events: readonly AuditEvent[]): Promise<void> {
+  const columns = sql.join(EVENT_COLUMNS.map(([name]) => sql.ref(name)));
+  const arrays = sql.join(EVENT_COLUMNS.map(([name, type]) => sql`${events.map((e) => e[name])}::${sql.raw(type)}[]`));
+  await sql`insert into audit_events (${columns}) select * from unnest(${arrays})`.execute(tx);
+}
+
+async function insertPayloads(tx: Tx, events: readonly AuditEvent[]): Promise<void> {
+  const withPayload = events.filter((e) => e.payload !== null);
+  if (withPayload.length === 0) return;
+  const ids = withPayload.map((e) => e.id);
+  const times = withPayload.map((e) => e.created_at);
+  const payloads = withPayload.map((e) => JSON.stringify(e.payload));
+  await sql`
+    insert into audit_payloads (event_id, created_at, payload)
+    select * from unnest(${ids}::text[], ${times}::timestamptz[], ${payloads}::jsonb[])
+  `.execute(tx);
+}
+
 async function writeBatch(db: Db, events: readonly AuditEvent[]): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    await tx
-      .insertInto('audit_events')
-      .values(events.map(({ payload: _payload, scope_used: _scopeUsed, ...event }) => event))
-      .execute();
-    const payloads = events.filter((e) => e.payload !== null);
-    if (payloads.length > 0) {
-      await tx
-        .insertInto('audit_payloads')
-        .values(payloads.map((e) => ({ event_id: e.id, created_at: e.created_at, payload: JSON.stringify(e.payload) })))
-        .execute();
-    }
+    await insertEvents(tx, events);
+    await insertPayloads(tx, events);
     await writeRollups(tx, events);
   });
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Mode } from '../db/schema.js';
 
@@ -69,7 +69,7 @@ export function displayPrefix(secret: string): string {
  * and verification stays well under a millisecond.
  */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** Matches anything shaped like one of our keys, whatever the brand; used to redact and to scan. */
