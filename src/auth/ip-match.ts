@@ -20,9 +20,15 @@ export function compileAllowlist(entries: readonly string[]): (sourceIp: string)
     const address = ipaddr.parse(entry);
     return [address, address.kind() === 'ipv4' ? 32 : 128];
   });
+  // An integration calls from a handful of addresses: remember their answers rather than parse every time.
+  const decided = new Map<string, boolean>();
   return (sourceIp) => {
+    const known = decided.get(sourceIp);
+    if (known !== undefined) return known;
     const address = parseAddress(sourceIp);
-    if (!address) return false;
-    return ranges.some(([network, bits]) => network.kind() === address.kind() && address.match(network, bits));
+    const allowed = address !== null && ranges.some(([network, bits]) => network.kind() === address.kind() && address.match(network, bits));
+    if (decided.size >= 256) decided.clear();
+    decided.set(sourceIp, allowed);
+    return allowed;
   };
 }
