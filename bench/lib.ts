@@ -43,8 +43,8 @@ export interface LatchkeyOptions {
   /** Flags for node itself, e.g. --cpu-prof. */
   nodeArgs?: string[];
   /**
-   * false runs bench/server.ts with the audit log off (to measure its cost); otherwise the built
-   * server, `node dist/main.js`, as `npm start` runs it.
+   * Unset: the built server, `node dist/main.js`, as `npm start` runs it. true or false: bench/server.ts
+   * (the same server through tsx) with the audit log on or off, to measure what it costs.
    */
   audit?: boolean;
 }
@@ -75,7 +75,7 @@ export async function startLatchkey(options: LatchkeyOptions = {}): Promise<Latc
       ...(database ? { DATABASE_URL: database.url } : {}),
       ...options.env,
     };
-    const entry = options.audit === false ? ['--import', 'tsx', join(ROOT, 'bench', 'server.ts')] : [join(ROOT, 'dist', 'main.js')];
+    const entry = options.audit === undefined ? [join(ROOT, 'dist', 'main.js')] : ['--import', 'tsx', join(ROOT, 'bench', 'server.ts')];
     const [command, args] = pinned(SERVER_CORE, process.execPath, [...(options.nodeArgs ?? []), ...entry]);
     if (options.audit === false) env.BENCH_AUDIT = 'off';
     const server = await startServer(command, args, env, await freePort());
