@@ -236,11 +236,18 @@ describe('audit durability: the database goes away and comes back (a private Pos
       for (let i = 0; i < 10; i++) down.push(await ping());
       // The key is cached, so calls are still answered; whatever the status, each answer is an event.
       assert.equal(down.length, 10);
-      await until('events waiting in the queue', 5_000, async () => (await queued()) === 10);
+      // A call that needs the database answers a clear 503, and is audited like any other.
+      const failed = await app.inject({ url: '/api/v1/conversations', headers: { authorization: `Bearer ${key.body.secret}` } });
+      assert.equal(failed.statusCode, 503, failed.body);
+      assert.equal(JSON.parse(failed.body).error.code, 'service_unavailable');
+      assert.ok(Number(failed.headers['retry-after']) > 0);
+      await until('events waiting in the queue', 5_000, async () => (await queued()) === 11);
       assert.equal((await app.inject({ url: '/readyz' })).statusCode, 503);
 
       await postgres!.start();
-      await until('every answered call written once the database is back', 30_000, async () => (await events().catch(() => -1)) === 20);
+      await until('every answered call written once the database is back', 30_000, async () => (await events().catch(() => -1)) === 21);
+      const refused = await db!.selectFrom('audit_events').select(['status', 'error_code']).where('request_id', '=', String(failed.headers['request-id'])).executeTakeFirstOrThrow();
+      assert.deepEqual(refused, { status: 503, error_code: 'service_unavailable' });
       assert.equal(await queued(), 0);
       assert.deepEqual(down, Array(10).fill(200), 'a cached key answers without the database');
     } finally {

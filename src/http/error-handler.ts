@@ -21,8 +21,22 @@ const FASTIFY_CLIENT_ERRORS: Record<string, () => AppError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError('invalid_request', 'The Content-Length header does not match the body.'),
 };
 
+/** Errors that mean the database is away (refused, restarting, connection lost), not that the request was wrong. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
+function databaseUnavailable(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  return typeof message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+}
+
 export function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
+  if (databaseUnavailable(error)) {
+    return new AppError('service_unavailable', 'The service cannot reach its database right now. Retry in a few seconds.', {
+      headers: { 'Retry-After': '2' },
+    });
+  }
   if (hasZodFastifySchemaValidationErrors(error)) {
     return validationError(error.validation, (error as { validationContext?: string }).validationContext);
   }
