@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import pg from 'pg';
 import { API_ROUTES, RESOURCES, apiRoutes } from '../src/api/api-routes.js';
 import { seedDemoData } from '../src/api/demo-data.js';
 import type { Principal } from '../src/auth/principal.js';
@@ -12,48 +10,12 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import type { Mode } from '../src/db/schema.js';
 import { installErrorHandling } from '../src/http/error-handler.js';
 import { newId } from '../src/ids.js';
+import { createTestDatabase, postgresSkipReason } from './services.js';
 
 /**
  * The reference product API on its own: a small app whose test-only hook sets the principal from headers
  * (the real API-key hook is tested with it elsewhere). Each test makes its own workspaces.
- *
- * The PostgreSQL probe and throwaway database below mirror test/harness.ts, which also builds the whole app;
- * this suite does not need the app, so it does not import it.
  */
-
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-const postgresSkipReason: string | null = await (async () => {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return null;
-  } catch (error) {
-    if (process.env.CI === 'true') throw error;
-    return `PostgreSQL is unreachable (${(error as Error).message})`;
-  } finally {
-    await client.end().catch(() => {});
-  }
-})();
-
-async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `latchkey_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: ADMIN_URL });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
 
 interface Ctx {
   app: FastifyInstance;
@@ -63,7 +25,7 @@ interface Ctx {
 }
 
 async function start(backend: 'pglite' | 'postgres'): Promise<Ctx> {
-  const database = backend === 'postgres' ? await createPostgresDatabase() : null;
+  const database = backend === 'postgres' ? await createTestDatabase() : null;
   const { db } = openDatabase(database ? { databaseUrl: database.url, poolSize: 4 } : { dataDir: 'memory://' });
   await migrateToLatest(db);
   const app = Fastify({ bodyLimit: 64 * 1024 });

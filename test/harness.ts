@@ -2,40 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import pg from 'pg';
 import pino from 'pino';
 import { buildApp } from '../src/app.js';
 import { loggerOptions } from '../src/logging.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Db } from '../src/db/client.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { createTestDatabase } from './services.js';
+import { createTestDatabase, postgresSkipReason } from './services.js';
 
 export type Backend = 'pglite' | 'postgres';
 
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const IN_CI = process.env.CI === 'true';
-
-async function probePostgres(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return null;
-  } catch (error) {
-    return `PostgreSQL at ${ADMIN_URL.replace(/\/\/[^@]*@/, '//')} is unreachable (${(error as Error).message})`;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-/** Why the PostgreSQL suites skip, or null when they run. Under CI=true an unreachable server fails the run instead. */
-export const postgresSkipReason: string | null = await (async () => {
-  const reason = await probePostgres();
-  if (reason && IN_CI) throw new Error(`${reason}; CI=true requires PostgreSQL, so the suite fails rather than skips`);
-  if (reason) process.stderr.write(`# skipping PostgreSQL suites: ${reason}\n`);
-  return reason;
-})();
+export { postgresSkipReason } from './services.js';
 
 export interface Harness {
   backend: Backend;

@@ -31,6 +31,14 @@ async function postgresReachable(): Promise<string | null> {
   }
 }
 
+/** Why the PostgreSQL suites skip, or null when they run. Under CI=true an unreachable server fails the run instead. */
+export const postgresSkipReason: string | null = await (async () => {
+  const reason = await postgresReachable();
+  if (reason && process.env.CI === 'true') throw new Error(`${reason}; CI=true requires PostgreSQL, so the suite fails rather than skips`);
+  if (reason) process.stderr.write(`# skipping PostgreSQL suites: ${reason}\n`);
+  return reason;
+})();
+
 /** Why a suite that needs PostgreSQL and Redis skips, or null; under CI=true it throws instead of skipping. */
 export async function productionServicesSkipReason(): Promise<string | null> {
   const reasons = (await Promise.all([postgresReachable(), redisReachable()])).filter((r): r is string => r !== null);

@@ -1,32 +1,13 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/client.js';
-import type { Mode } from '../db/schema.js';
+import type { AuditEventRow } from '../db/schema.js';
 
-/** One /api/v1 call, as the audit log keeps it. */
-export interface AuditEvent {
-  id: string;
-  created_at: Date;
-  workspace_id: string | null;
-  mode: Mode | null;
-  key_id: string | null;
-  key_name: string | null;
-  secret_id: string | null;
-  secret_version: number | null;
-  method: string;
-  route: string | null;
-  path: string;
-  status: number;
-  latency_ms: number;
-  source_ip: string;
-  user_agent: string | null;
-  request_id: string;
-  error_code: string | null;
-  scope: string | null;
+/** One /api call, as the audit log keeps it: its row, the scope it used, and its redacted payload. */
+export type AuditEvent = AuditEventRow & {
   /** The scope the call used, when it got past every check (for "scopes used" and least privilege). */
   scope_used: string | null;
-  argument_hash: string;
   payload: Record<string, unknown> | null;
-}
+};
 
 export interface AuditWriterOptions {
   db: Db;

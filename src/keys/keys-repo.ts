@@ -1,30 +1,14 @@
 import type { Executor } from '../db/client.js';
-import type { ApiKeyRow, ApiKeySecretRow, Mode } from '../db/schema.js';
+import type { Insertable } from 'kysely';
+import type { ApiKeyRow, ApiKeySecretRow, ApiKeySecretsTable, ApiKeysTable } from '../db/schema.js';
 
 export type KeyStatusFilter = 'active' | 'revoked' | 'all';
 
 export type KeyWithCreator = ApiKeyRow & { created_by_email: string };
 
-export interface NewKey {
-  id: string;
-  workspace_id: string;
-  name: string;
-  mode: Mode;
-  prefix: string;
-  scopes: string[];
-  rate_limit_per_minute: number | null;
-  rate_limit_per_hour: number | null;
-  ip_allowlist: string[];
-  created_by: string;
-}
+export type NewKey = Omit<Insertable<ApiKeysTable>, 'created_at' | 'revoked_at' | 'revoked_by' | 'last_used_at' | 'last_used_ip'>;
 
-export interface NewSecret {
-  id: string;
-  key_id: string;
-  version: number;
-  secret_hash: string;
-  prefix: string;
-}
+export type NewSecret = Pick<Insertable<ApiKeySecretsTable>, 'id' | 'key_id' | 'version' | 'secret_hash' | 'prefix'>;
 
 export type KeyChanges = Partial<Pick<ApiKeyRow, 'name' | 'scopes' | 'rate_limit_per_minute' | 'rate_limit_per_hour' | 'ip_allowlist' | 'prefix'>>;
 
