@@ -49,7 +49,8 @@ function startsWith(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-const EVENT_COLUMNS = [
+/** What a listed event shows, in order; the CSV export's columns too. */
+export const EVENT_COLUMNS = [
   'id',
   'created_at',
   'mode',

@@ -1,5 +1,5 @@
 import { presentAuditEvent } from './audit-present.js';
-import type { AuditEventListRow } from './audit-search-repo.js';
+import { EVENT_COLUMNS, type AuditEventListRow } from './audit-search-repo.js';
 
 export type ExportFormat = 'ndjson' | 'csv';
 
@@ -15,26 +15,8 @@ export function exportFilename(workspaceId: string, at: Date, format: ExportForm
   return `latchkey-audit-${workspaceId.replace(/[^A-Za-z0-9_-]/g, '')}-${stamp}.${format}`;
 }
 
-/** The CSV's columns: the event object flattened, `key` spread into three columns. */
-const CSV_COLUMNS = [
-  'id',
-  'created_at',
-  'mode',
-  'key_id',
-  'key_name',
-  'secret_version',
-  'method',
-  'route',
-  'path',
-  'status',
-  'latency_ms',
-  'source_ip',
-  'user_agent',
-  'request_id',
-  'error_code',
-  'scope',
-  'argument_hash',
-] as const satisfies readonly (keyof AuditEventListRow)[];
+/** The CSV's columns: the listed event's, `key` spread into three columns. */
+const CSV_COLUMNS = EVENT_COLUMNS;
 
 /**
  * A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(…), +cmd|…, @SUM…):
