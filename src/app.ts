@@ -33,6 +33,7 @@ import { createMemoryStore } from './ratelimit/memory-store.js';
 import { createRedisStore } from './ratelimit/redis-store.js';
 import type { RateLimitStore } from './ratelimit/store.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { consoleStatic } from './console-static.js';
 
 export interface AppDeps {
   config: Config;
@@ -176,6 +177,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(currentKeyRoutes, { keys });
     await api.register(apiRoutes, { db, now });
   });
+
+  // The console: the built single-page app at `/`, talking to the management API above.
+  await consoleStatic(app);
 
   return app;
 }

@@ -48,12 +48,11 @@ export function createAuditSearchService(deps: AuditSearchDeps) {
       const row = await repo.findEvent(db, workspaceId, eventId);
       if (!row) throw notFound('audit event');
       const expiresAt = new Date(row.created_at.getTime() + deps.payloadDays * DAY_MS);
-      const kept = deps.now() < expiresAt ? await repo.findPayload(db, row) : null;
-      const note = kept
-        ? null
-        : deps.now() < expiresAt
-          ? 'This event\'s payload is no longer kept.'
-          : `Payloads are kept ${daysText(deps.payloadDays)}; this event is older.`;
+      const young = deps.now() < expiresAt;
+      // A young event without a payload row is a call that had neither query string nor body: the writer
+      // stores no row for it (audit-capture), and retention never drops a payload before its time.
+      const kept = young ? ((await repo.findPayload(db, row)) ?? { query: {}, body: null }) : null;
+      const note = young ? null : `Payloads are kept ${daysText(deps.payloadDays)}; this event is older.`;
       return {
         ...presentAuditEvent(row),
         payload: kept,

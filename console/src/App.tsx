@@ -1,0 +1,100 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { ApiError, api, messageOf, setCsrfToken, whenSignedOut } from './api/client.ts';
+import type { Me } from './api/types.ts';
+import { Layout } from './Layout.tsx';
+import { Pages } from './Pages.tsx';
+import { SessionContext, type Session } from './session/session.ts';
+import { SetupPage } from './session/SetupPage.tsx';
+import { SignInPage } from './session/SignInPage.tsx';
+import { ErrorNote, Loading } from './ui/States.tsx';
+
+type Boot = { state: 'loading' } | { state: 'setup' } | { state: 'signin' } | { state: 'error'; message: string } | { state: 'ready'; me: Me };
+
+const WORKSPACE_KEY = 'latchkey.workspace';
+
+/** First run, sign-in, or the console for the signed-in user's current workspace. */
+export function App() {
+  const [boot, setBoot] = useState<Boot>({ state: 'loading' });
+  const [workspaceId, setWorkspaceId] = useState(() => localStorage.getItem(WORKSPACE_KEY) ?? '');
+
+  const loadMe = useCallback(async () => {
+    try {
+      const me = await api.me();
+      setCsrfToken(me.csrf_token);
+      setBoot({ state: 'ready', me });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) setBoot({ state: 'signin' });
+      else setBoot({ state: 'error', message: messageOf(error) });
+    }
+  }, []);
+
+  const start = useCallback(async () => {
+    setBoot({ state: 'loading' });
+    try {
+      const { needs_setup } = await api.setupNeeded();
+      if (needs_setup) setBoot({ state: 'setup' });
+      else await loadMe();
+    } catch (error) {
+      setBoot({ state: 'error', message: messageOf(error) });
+    }
+  }, [loadMe]);
+
+  useEffect(() => {
+    whenSignedOut(() => setBoot({ state: 'signin' }));
+    void start();
+  }, [start]);
+
+  const session = useMemo<Session | null>(() => {
+    if (boot.state !== 'ready') return null;
+    const workspaces = boot.me.workspaces;
+    const workspace = workspaces.find((w) => w.id === workspaceId) ?? workspaces[0];
+    if (!workspace) return null;
+    return {
+      me: boot.me,
+      workspace,
+      switchWorkspace: (id) => {
+        localStorage.setItem(WORKSPACE_KEY, id);
+        setWorkspaceId(id);
+      },
+      signOut: async () => {
+        await api.logout().catch(() => undefined);
+        setCsrfToken('');
+        setBoot({ state: 'signin' });
+      },
+    };
+  }, [boot, workspaceId]);
+
+  switch (boot.state) {
+    case 'loading':
+      return (
+        <main className="auth-page">
+          <Loading what="Opening the console" />
+        </main>
+      );
+    case 'error':
+      return (
+        <main className="auth-page">
+          <ErrorNote message={boot.message} onRetry={() => void start()} />
+        </main>
+      );
+    case 'setup':
+      return <SetupPage onDone={() => void loadMe()} />;
+    case 'signin':
+      return <SignInPage onDone={() => void loadMe()} />;
+    case 'ready':
+      if (!session) {
+        return (
+          <main className="auth-page">
+            <ErrorNote message="You are not a member of any workspace yet. Ask an Owner or Admin to add you." />
+          </main>
+        );
+      }
+      return (
+        <SessionContext.Provider value={session}>
+          <Layout>
+            <Pages key={session.workspace.id} />
+          </Layout>
+        </SessionContext.Provider>
+      );
+  }
+}

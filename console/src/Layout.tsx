@@ -1,0 +1,69 @@
+import { useId, type ReactNode } from 'react';
+import { useSession } from './session/session.ts';
+import { Link } from './ui/Link.tsx';
+import { navigate, usePath } from './ui/router.ts';
+
+const NAV = [
+  { to: '/keys', label: 'API keys', match: (path: string) => path === '/' || path.startsWith('/keys') },
+  { to: '/audit', label: 'Audit log', match: (path: string) => path.startsWith('/audit') },
+  { to: '/members', label: 'Members', match: (path: string) => path.startsWith('/members') },
+];
+
+export function Layout({ children }: { children: ReactNode }) {
+  const { me, workspace, switchWorkspace, signOut } = useSession();
+  const path = usePath();
+  const switcherId = useId();
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <span className="brand">Latchkey</span>
+        {me.workspaces.length > 1 ? (
+          <div className="switcher">
+            <label htmlFor={switcherId}>Workspace</label>
+            <select
+              id={switcherId}
+              value={workspace.id}
+              onChange={(event) => {
+                switchWorkspace(event.target.value);
+                navigate('/keys');
+              }}
+            >
+              {me.workspaces.map((w) => (
+                <option key={w.id} value={w.id}>
+                  {w.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : (
+          <span className="workspace-name">{workspace.name}</span>
+        )}
+        <span className="spacer" />
+        <span className="user" title={`Role: ${workspace.role}`}>
+          {me.user.email} · <span className="role">{workspace.role}</span>
+        </span>
+        <button type="button" className="secondary small" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </header>
+      <nav className="sidenav" aria-label="Settings">
+        <p className="nav-title">Settings</p>
+        <ul>
+          {NAV.map((item) => (
+            <li key={item.to}>
+              <Link to={item.to} current={item.match(path)}>
+                {item.label}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" className="content" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,133 @@
+import type {
+  ApiKey,
+  ApiKeyWithSecret,
+  AuditEvent,
+  AuditEventDetail,
+  AuditFilters,
+  KeyInput,
+  KeyUsage,
+  Me,
+  Member,
+  Page,
+  Role,
+  ScopeInfo,
+} from './types.ts';
+
+/** An answer of the API that is not a success, with its code, message and the field it is about. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly param?: string,
+    readonly requestId?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string; param?: string; request_id?: string };
+}
+
+/** The session's CSRF token: set by setup, login and `me`; sent on every request that changes something. */
+let csrfToken = '';
+let onSignedOut: () => void = () => {};
+
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
+}
+
+/** Called when the API says the session is gone (expired, signed out elsewhere). */
+export function whenSignedOut(callback: () => void): void {
+  onSignedOut = callback;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    throw new ApiError(0, 'network_error', 'The server cannot be reached. Check your connection and try again.');
+  }
+  if (response.status === 204) return undefined as T;
+  const parsed: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = (parsed as ErrorBody | null)?.error;
+    const apiError = new ApiError(
+      response.status,
+      error?.code ?? 'unknown_error',
+      error?.message ?? `The server answered ${response.status}.`,
+      error?.param,
+      error?.request_id,
+    );
+    if (apiError.code === 'not_authenticated' && !path.startsWith('/v1/auth/')) onSignedOut();
+    throw apiError;
+  }
+  return parsed as T;
+}
+
+const ws = (workspaceId: string) => `/v1/workspaces/${encodeURIComponent(workspaceId)}`;
+const keyPath = (workspaceId: string, keyId: string) => `${ws(workspaceId)}/api-keys/${encodeURIComponent(keyId)}`;
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== '') search.set(name, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+export const api = {
+  setupNeeded: () => call<{ needs_setup: boolean }>('GET', '/v1/setup'),
+  setup: (body: { email: string; password: string; workspace_name: string }) => call<{ csrf_token: string }>('POST', '/v1/setup', body),
+  login: (body: { email: string; password: string }) => call<{ csrf_token: string }>('POST', '/v1/auth/login', body),
+  logout: () => call<void>('POST', '/v1/auth/logout'),
+  me: () => call<Me>('GET', '/v1/auth/me'),
+  scopes: () => call<Page<ScopeInfo>>('GET', '/v1/scopes'),
+
+  listKeys: (workspaceId: string, status: 'active' | 'revoked' | 'all', cursor?: string) =>
+    call<Page<ApiKey>>('GET', `${ws(workspaceId)}/api-keys${query({ status, limit: 100, cursor })}`),
+  createKey: (workspaceId: string, body: KeyInput) => call<ApiKeyWithSecret>('POST', `${ws(workspaceId)}/api-keys`, body),
+  getKey: (workspaceId: string, keyId: string) => call<ApiKey>('GET', keyPath(workspaceId, keyId)),
+  updateKey: (workspaceId: string, keyId: string, body: KeyInput) => call<ApiKey>('PATCH', keyPath(workspaceId, keyId), body),
+  revokeKey: (workspaceId: string, keyId: string) => call<ApiKey>('DELETE', keyPath(workspaceId, keyId)),
+  rotateKey: (workspaceId: string, keyId: string, overlapSeconds: number) =>
+    call<ApiKeyWithSecret>('POST', `${keyPath(workspaceId, keyId)}/rotate`, { overlap_seconds: overlapSeconds }),
+  revokeSecret: (workspaceId: string, keyId: string, secretId: string) =>
+    call<ApiKey>('POST', `${keyPath(workspaceId, keyId)}/secrets/${encodeURIComponent(secretId)}/revoke`),
+  usage: (workspaceId: string, keyId: string, days = 30) => call<KeyUsage>('GET', `${keyPath(workspaceId, keyId)}/usage${query({ days })}`),
+
+  auditEvents: (workspaceId: string, filters: AuditFilters, cursor?: string) =>
+    call<Page<AuditEvent>>('GET', `${ws(workspaceId)}/audit-events${query({ ...filters, limit: 50, cursor })}`),
+  auditEvent: (workspaceId: string, eventId: string) =>
+    call<AuditEventDetail>('GET', `${ws(workspaceId)}/audit-events/${encodeURIComponent(eventId)}`),
+  exportUrl: (workspaceId: string, filters: AuditFilters, format: 'ndjson' | 'csv') =>
+    `${ws(workspaceId)}/audit-events/export${query({ ...filters, format })}`,
+
+  members: (workspaceId: string) => call<Page<Member>>('GET', `${ws(workspaceId)}/members`),
+  addMember: (workspaceId: string, body: { email: string; password?: string; role: Role }) =>
+    call<unknown>('POST', `${ws(workspaceId)}/members`, body),
+  changeRole: (workspaceId: string, userId: string, role: Role) =>
+    call<unknown>('PATCH', `${ws(workspaceId)}/members/${encodeURIComponent(userId)}`, { role }),
+};
+
+/** The message to show for anything thrown by a call. */
+export function messageOf(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  return 'Something went wrong. Reload the page and try again.';
+}
+
+/** The API's `param` ("rate_limit.per_minute", "scopes.2") as the name of the form field it is about. */
+export function fieldOf(error: unknown): string | undefined {
+  if (!(error instanceof ApiError) || !error.param) return undefined;
+  return error.param.replace(/\.\d+$/, '');
+}

@@ -1,0 +1,144 @@
+/** The management API's objects, as the console reads them (snake_case, as on the wire). */
+
+export type Role = 'owner' | 'admin' | 'member';
+export type Mode = 'live' | 'test';
+
+export interface Page<T> {
+  object: 'list';
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+export interface WorkspaceOfUser {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export interface Me {
+  user: { id: string; email: string; created_at: string | null };
+  workspaces: WorkspaceOfUser[];
+  csrf_token: string;
+}
+
+export interface ScopeInfo {
+  scope: string;
+  group: string;
+  allows: string;
+}
+
+export interface RateLimit {
+  per_minute: number | null;
+  per_hour: number | null;
+}
+
+export interface KeySecret {
+  id: string;
+  version: number;
+  prefix: string;
+  status: string;
+  created_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface ApiKey {
+  id: string;
+  object: 'api_key';
+  name: string;
+  mode: Mode;
+  prefix: string;
+  scopes: string[];
+  rate_limit: RateLimit;
+  ip_allowlist: string[];
+  status: 'active' | 'revoked';
+  created_at: string | null;
+  created_by: { id: string | null; email: string | null };
+  last_used_at: string | null;
+  last_used_ip: string | null;
+  revoked_at: string | null;
+  secrets: KeySecret[];
+}
+
+/** Create and rotate answer the key with its secret: the only time it is ever sent. */
+export type ApiKeyWithSecret = ApiKey & { secret: string };
+
+export interface KeyInput {
+  name?: string;
+  mode?: Mode;
+  scopes?: string[];
+  rate_limit?: RateLimit;
+  ip_allowlist?: string[];
+}
+
+export interface StatusCounts {
+  '2xx': number;
+  '3xx': number;
+  '4xx': number;
+  '5xx': number;
+  total: number;
+}
+
+export interface Anomaly {
+  type: string;
+  key: { id: string; name: string };
+  severity: 'low' | 'medium' | 'high';
+  window: { from: string; to: string };
+  summary: string;
+  evidence: Record<string, unknown>;
+}
+
+export interface KeyUsage {
+  key: { id: string; name: string };
+  days: number;
+  period: { from: string; to: string };
+  totals: StatusCounts;
+  per_day: Array<{ day: string } & StatusCounts>;
+  top_routes: Array<{ route: string; requests: number; errors: number; error_share: number }>;
+  source_ips: { count: number; ips: Array<{ ip: string; first_seen: string; last_seen: string; requests: number; new: boolean }> };
+  scopes: { granted: string[]; used: Array<{ scope: string; requests: number }>; unused: string[]; hint: string | null };
+  anomalies: Anomaly[];
+}
+
+export interface AuditEvent {
+  id: string;
+  created_at: string | null;
+  mode: Mode | null;
+  key: { id: string; name: string | null; secret_version: number | null } | null;
+  method: string;
+  route: string | null;
+  path: string;
+  status: number;
+  latency_ms: number;
+  source_ip: string | null;
+  user_agent: string | null;
+  request_id: string;
+  error_code: string | null;
+  scope: string | null;
+  argument_hash: string | null;
+}
+
+export interface AuditEventDetail extends AuditEvent {
+  payload: Record<string, unknown> | null;
+  payload_expired: boolean;
+  payload_expires_at: string | null;
+  payload_note: string | null;
+}
+
+export interface AuditFilters {
+  key_id?: string;
+  route?: string;
+  status?: string;
+  source_ip?: string;
+  from?: string;
+  to?: string;
+}
+
+export interface Member {
+  user_id: string;
+  email: string;
+  role: Role;
+  added_at: string | null;
+}

@@ -1,0 +1,91 @@
+import { useState } from 'react';
+import { api, fieldOf } from '../api/client.ts';
+import type { AuditFilters } from '../api/types.ts';
+import { isRoleRefusal, LoadError, RoleRequired } from '../session/RoleRequired.tsx';
+import { useSession } from '../session/session.ts';
+import { Empty, Loading } from '../ui/States.tsx';
+import { useLoad } from '../ui/useLoad.ts';
+import { AuditEventDialog } from './AuditEventDialog.tsx';
+import { AuditFilterForm } from './AuditFilterForm.tsx';
+import { AuditTable } from './AuditTable.tsx';
+
+function filtersFromUrl(): AuditFilters {
+  const key = new URLSearchParams(location.search).get('key_id');
+  return key ? { key_id: key } : {};
+}
+
+/** Every call to the API, newest first: filters, pages, one event in full, exports. */
+export function AuditPage() {
+  const { workspace } = useSession();
+  const [filters, setFilters] = useState<AuditFilters>(filtersFromUrl);
+  // The cursors of the pages before this one: "Newer" goes back one.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const [keys] = useLoad(() => api.listKeys(workspace.id, 'all'), [workspace.id]);
+  const [events, reload] = useLoad(() => api.auditEvents(workspace.id, filters, cursor), [workspace.id, filters, cursor]);
+  const [open, setOpen] = useState<string | null>(null);
+  const field = events.state === 'error' ? fieldOf(events.error) : undefined;
+
+  // A Member: the page says why, without controls the API would refuse.
+  if (events.state === 'error' && isRoleRefusal(events.error)) return <RoleRequired />;
+  return (
+    <section aria-labelledby="audit-title">
+      <div className="page-head">
+        <div>
+          <p className="breadcrumb">Settings</p>
+          <h1 id="audit-title">Audit log</h1>
+        </div>
+        <div className="exports">
+          <span className="muted">Export:</span>
+          <a className="button secondary small" href={api.exportUrl(workspace.id, filters, 'ndjson')} download>
+            NDJSON
+          </a>
+          <a className="button secondary small" href={api.exportUrl(workspace.id, filters, 'csv')} download>
+            CSV
+          </a>
+        </div>
+      </div>
+      <p className="lede">Every API call: key, endpoint, status, latency, source IP and argument hash. Full payloads are kept for 7 days.</p>
+      <AuditFilterForm
+        key={JSON.stringify(filters)}
+        keys={keys.state === 'ready' ? keys.data.data : []}
+        filters={filters}
+        errors={field && events.state === 'error' ? { [field]: events.message } : {}}
+        onApply={(next) => {
+          setCursors([]);
+          setFilters(next);
+        }}
+      />
+      {events.state === 'loading' && <Loading what="Loading events" />}
+      {events.state === 'error' && !field && <LoadError error={events.error} message={events.message} onRetry={reload} />}
+      {events.state === 'ready' && (
+        <>
+          {events.data.data.length === 0 ? (
+            <Empty>
+              <p>No calls match these filters.</p>
+            </Empty>
+          ) : (
+            <AuditTable events={events.data.data} onOpen={setOpen} />
+          )}
+          <div className="pager">
+            <button type="button" className="secondary" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+              ← Newer
+            </button>
+            <button type="button" className="secondary" onClick={reload}>
+              Refresh
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              disabled={!events.data.has_more || !events.data.next_cursor}
+              onClick={() => events.data.next_cursor && setCursors([...cursors, events.data.next_cursor])}
+            >
+              Older →
+            </button>
+          </div>
+        </>
+      )}
+      {open && <AuditEventDialog eventId={open} onClose={() => setOpen(null)} />}
+    </section>
+  );
+}

@@ -1,0 +1,59 @@
+import type { ApiKey } from '../api/types.ts';
+import { Link } from '../ui/Link.tsx';
+import { ExactTime, RelativeTime } from '../ui/Time.tsx';
+import { ModeBadge, StatusBadge } from './ModeBadge.tsx';
+
+/** A key's name, facts and tabs, shared by its settings page and its usage page. */
+export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | 'usage' }) {
+  const base = `/keys/${encodeURIComponent(apiKey.id)}`;
+  return (
+    <>
+      <p className="breadcrumb">
+        <Link to="/keys">API keys</Link> / {apiKey.name}
+      </p>
+      <div className="page-head">
+        <h1 id="key-title">
+          {apiKey.name} <ModeBadge mode={apiKey.mode} /> <StatusBadge status={apiKey.status} />
+        </h1>
+      </div>
+      <dl className="facts">
+        <div>
+          <dt>Key prefix</dt>
+          <dd>
+            <code>{apiKey.prefix}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Created</dt>
+          <dd>
+            <ExactTime iso={apiKey.created_at} /> by {apiKey.created_by.email ?? 'unknown'}
+          </dd>
+        </div>
+        <div>
+          <dt>Last used</dt>
+          <dd>
+            <RelativeTime iso={apiKey.last_used_at} />
+            {apiKey.last_used_ip && <span className="muted"> from {apiKey.last_used_ip}</span>}
+          </dd>
+        </div>
+        {apiKey.revoked_at && (
+          <div>
+            <dt>Revoked</dt>
+            <dd>
+              <ExactTime iso={apiKey.revoked_at} />
+            </dd>
+          </div>
+        )}
+      </dl>
+      <nav className="tabs" aria-label="Key">
+        <Link to={base} current={tab === 'settings'}>
+          Settings
+        </Link>
+        <Link to={`${base}/usage`} current={tab === 'usage'}>
+          Last 30 days
+        </Link>
+        <Link to={`/audit?key_id=${encodeURIComponent(apiKey.id)}`}>Audit log</Link>
+      </nav>
+    </>
+  );
+}

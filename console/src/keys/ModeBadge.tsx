@@ -1,0 +1,9 @@
+import type { Mode } from '../api/types.ts';
+
+export function ModeBadge({ mode }: { mode: Mode }) {
+  return <span className={`badge mode-${mode}`}>{mode}</span>;
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  return <span className={`badge status-${status}`}>{status}</span>;
+}

@@ -1,0 +1,214 @@
+// The console end to end, in a real browser against the built server: the seeds' flows as a person
+// plays them. It also writes the screenshots of docs/user-guide.md (docs/screenshots/*.png).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort, startServer, type RunningServer } from './process.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = 'docs/screenshots';
+const CI = process.env.CI === 'true';
+const OWNER = { email: 'owner@example.com', password: 'correct horse battery', workspace: 'Acme support' };
+const MEMBER = { email: 'member@example.com', password: 'member password 1' };
+
+/** Why the test cannot run here, if it cannot; under CI that is a failure, not a skip. */
+function missingPrerequisite(): string | undefined {
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Chromium (apt-get install chromium) to run the console's end-to-end test.`;
+  if (!existsSync('dist/console/index.html') || !existsSync('dist/main.js')) {
+    // Built once, here: `npm start` would rebuild on every run, and the test needs the built console.
+    const build = spawnSync('npm', ['run', 'build', '--silent'], { encoding: 'utf8', timeout: 180_000 });
+    if (build.status !== 0) return `npm run build failed, so dist/console is missing:\n${build.stdout}${build.stderr}`;
+  }
+  return undefined;
+}
+
+const missing = missingPrerequisite();
+if (missing && CI) throw new Error(missing);
+if (missing) console.log(`# skipping the console end-to-end test: ${missing}`);
+
+describe('the console, end to end in Chromium', { skip: missing ?? false }, () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let dir: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'latchkey-console-'));
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startServer('node', ['dist/main.js'], { DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn' }, await freePort());
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
+    const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'Europe/Paris' });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    context.setDefaultTimeout(15_000);
+    return context.newPage();
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, animations: 'disabled', caret: 'hide' });
+
+  async function callApi(secret: string, path = '/api/v1/conversations?limit=2'): Promise<number> {
+    const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${secret}` } });
+    await response.arrayBuffer();
+    return response.status;
+  }
+
+  it('sets up, creates a key, shows its secret once, rotates, revokes, audits; and refuses a Member', { timeout: 240_000 }, async () => {
+    const page = await newPage();
+
+    // First run: the setup page.
+    await page.goto(server.url);
+    await page.getByRole('heading', { name: 'Set up Latchkey' }).waitFor();
+    await page.getByLabel('Email').fill(OWNER.email);
+    await page.getByLabel('Password').fill(OWNER.password);
+    await page.getByLabel('Workspace name').fill(OWNER.workspace);
+    await shot(page, '01-setup');
+    await page.getByRole('button', { name: 'Create owner and workspace' }).click();
+
+    // Settings → API keys, empty.
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await page.getByText('No API keys yet.').waitFor();
+    await shot(page, '02-keys-empty');
+
+    // + New API key: the API's validation message lands under its field.
+    await page.getByRole('button', { name: '+ New API key' }).click();
+    const form = page.getByRole('dialog', { name: 'New API key' });
+    await form.getByLabel('Name').fill('crm-sync');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await form.locator('fieldset.scopes .field-error').waitFor();
+    await form.getByRole('checkbox', { name: /conversations:read/ }).check();
+    await form.getByRole('checkbox', { name: /contacts:write/ }).check();
+    await shot(page, '03-new-key-form');
+    await form.getByRole('button', { name: 'Create' }).click();
+
+    // Shown once: the full secret, a Copy button, the warning; Escape asks before closing.
+    const shown = page.getByRole('alertdialog', { name: 'API key crm-sync created' });
+    await shown.waitFor();
+    const secret = await shown.getByLabel('Secret key').inputValue();
+    assert.match(secret, /^lk_live_/);
+    assert.match(await shown.innerText(), /only time its full secret is shown[\s\S]*not be able to see it again/);
+    await shown.getByRole('button', { name: 'Copy' }).click();
+    await shown.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), secret);
+    await shot(page, '04-secret-shown-once');
+    await page.keyboard.press('Escape');
+    await shown.getByText('Close without copying?').waitFor();
+    await shown.getByRole('button', { name: 'Keep it open' }).click();
+    assert.equal(await shown.getByLabel('Secret key').inputValue(), secret);
+    await shown.getByRole('button', { name: 'I have stored the key' }).click();
+    await shown.waitFor({ state: 'detached' });
+
+    // The list says Never until the key is used; "last used" is flushed once a second.
+    const row = page.getByRole('row', { name: /crm-sync/ });
+    assert.equal((await row.locator('.last-used').innerText()).trim(), 'Never');
+    assert.equal(await callApi(secret), 200);
+    assert.equal(await callApi(secret, '/api/v1/contacts'), 403, 'contacts:read was not granted');
+    const deadline = Date.now() + 20_000;
+    while ((await row.locator('.last-used').innerText()).trim() === 'Never') {
+      assert.ok(Date.now() < deadline, 'Last used still says Never');
+      await page.waitForTimeout(500);
+      await page.reload();
+      await row.waitFor();
+    }
+    assert.ok(await row.locator('.last-used time').getAttribute('title'), 'the exact local time is in the title');
+    await shot(page, '05-keys-list');
+
+    // The key's page: rotate with the default 24 h overlap; the new secret is shown once, the same way.
+    await row.getByRole('link', { name: 'crm-sync' }).click();
+    await page.getByRole('heading', { name: /crm-sync/ }).first().waitFor();
+    await page.getByRole('heading', { name: 'Secret versions' }).waitFor();
+    await shot(page, '06-key-page');
+    await page.getByRole('button', { name: 'Rotate' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Rotate crm-sync' });
+    assert.equal(await rotate.getByLabel('Overlap').inputValue(), '86400');
+    await rotate.getByRole('button', { name: 'Rotate' }).click();
+    const rotated = page.getByRole('alertdialog', { name: 'New secret for crm-sync' });
+    const newSecret = await rotated.getByLabel('Secret key').inputValue();
+    assert.notEqual(newSecret, secret);
+    await rotated.getByRole('button', { name: 'I have stored the key' }).click();
+    await page.getByRole('button', { name: 'Revoke v1' }).waitFor();
+    assert.match(await page.locator('.countdown').first().innerText(), /23 h 59 min|24 h 0 min/);
+    await shot(page, '07-key-rotated');
+    assert.equal(await callApi(secret), 200, 'the old secret works during the overlap');
+    assert.equal(await callApi(newSecret), 200);
+
+    // Revoke the old version early.
+    await page.getByRole('button', { name: 'Revoke v1' }).click();
+    const revokeVersion = page.getByRole('alertdialog', { name: /Revoke version 1 of crm-sync/ });
+    assert.match(await revokeVersion.innerText(), /cannot be undone/);
+    await revokeVersion.getByRole('button', { name: 'Revoke v1' }).click();
+    await page.getByRole('button', { name: 'Revoke v1' }).waitFor({ state: 'detached' });
+    assert.equal(await callApi(secret), 401, 'the old version is revoked');
+    assert.equal(await callApi(newSecret), 200);
+
+    // Its last 30 days.
+    await page.getByRole('link', { name: 'Last 30 days' }).click();
+    await page.getByRole('heading', { name: 'Last 30 days' }).waitFor();
+    await page.getByRole('heading', { name: 'Top routes' }).waitFor();
+    await shot(page, '08-key-usage');
+
+    // Revoke the key, confirmed first.
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Revoke key' }).click();
+    const revokeKey = page.getByRole('alertdialog', { name: 'Revoke crm-sync?' });
+    assert.match(await revokeKey.innerText(), /crm-sync[\s\S]*cannot be undone/);
+    await shot(page, '09-revoke-key');
+    await revokeKey.getByRole('button', { name: 'Revoke key' }).click();
+    await page.getByText('This key is revoked').waitFor();
+    assert.equal(await callApi(newSecret), 401, 'the key is revoked');
+
+    // The calls, in the audit log; one event in full.
+    await page.getByRole('link', { name: 'Audit log' }).first().click();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    await page.getByRole('cell', { name: /GET \/api\/v1\/conversations/ }).first().waitFor();
+    assert.ok((await page.getByRole('cell', { name: /GET \/api\/v1\/contacts/ }).count()) >= 1);
+    await page.getByLabel('Status').fill('4xx');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('cell', { name: /GET \/api\/v1\/contacts/ }).first().waitFor();
+    await shot(page, '10-audit-log');
+    // A call with a query string: its payload is kept (7 days by default) and shown in full.
+    await page.getByRole('button', { name: /Details of GET \/api\/v1\/conversations/ }).first().click();
+    const event = page.getByRole('dialog', { name: 'Audit event' });
+    await event.getByRole('heading', { name: 'Payload' }).waitFor();
+    assert.match(await event.innerText(), /api_key_revoked[\s\S]*"limit"/);
+    await shot(page, '11-audit-event');
+    await event.getByRole('button', { name: 'Close' }).click();
+
+    // Members: add one with the Member role.
+    await page.getByRole('link', { name: 'Members' }).click();
+    await page.getByRole('heading', { name: 'Members' }).waitFor();
+    await page.getByLabel('Email').fill(MEMBER.email);
+    await page.getByLabel('Password').fill(MEMBER.password);
+    await page.getByLabel('Role', { exact: true }).selectOption('member');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.getByText(`${MEMBER.email} added as member.`).waitFor();
+    await shot(page, '12-members');
+
+    // The narrow screen, for the record.
+    const phone = await newPage({ width: 390, height: 844 });
+    await phone.goto(`${server.url}/keys`);
+    await phone.getByRole('heading', { name: 'Sign in to Latchkey' }).waitFor();
+    await shot(phone, '13-sign-in');
+
+    // A Member signs in and is refused, clearly.
+    await phone.getByLabel('Email').fill(MEMBER.email);
+    await phone.getByLabel('Password').fill(MEMBER.password);
+    await phone.getByRole('button', { name: 'Sign in' }).click();
+    await phone.getByRole('heading', { name: 'Owner or Admin role needed' }).waitFor();
+    await shot(phone, '14-member-refused');
+  });
+});
