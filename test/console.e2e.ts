@@ -1,6 +1,7 @@
 // The console end to end, in a real browser against the built server: the seeds' flows as a person
 // plays them. It also writes the screenshots of docs/user-guide.md (docs/screenshots/*.png).
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -187,6 +188,17 @@ describe('the console, end to end in Chromium', { skip: missing ?? false }, () =
     assert.match(await event.innerText(), /api_key_revoked[\s\S]*"limit"/);
     await shot(page, '11-audit-event');
     await event.getByRole('button', { name: 'Close' }).click();
+
+    // Export the filtered range as CSV: progress is counted, then the file is saved.
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'CSV' }).click();
+    const download = await downloading;
+    assert.match(download.suggestedFilename(), /^latchkey-audit-.*\.csv$/);
+    const csv = await readFile((await download.path())!, 'utf8');
+    const rows = csv.trim().split('\r\n');
+    assert.match(rows[0]!, /^id,created_at,/);
+    assert.ok(rows.length >= 2 && rows.slice(1).every((row) => /,4\d\d,/.test(row)), 'only the filtered 4xx calls');
+    await page.getByRole('status').filter({ hasText: `Exported ${rows.length - 1} events` }).waitFor();
 
     // Members: add one with the Member role.
     await page.getByRole('link', { name: 'Members' }).click();

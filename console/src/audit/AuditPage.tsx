@@ -8,6 +8,7 @@ import { useLoad } from '../ui/useLoad.ts';
 import { AuditEventDialog } from './AuditEventDialog.tsx';
 import { AuditFilterForm } from './AuditFilterForm.tsx';
 import { AuditTable } from './AuditTable.tsx';
+import { ExportButtons } from './ExportButtons.tsx';
 
 function filtersFromUrl(): AuditFilters {
   const key = new URLSearchParams(location.search).get('key_id');
@@ -35,15 +36,7 @@ export function AuditPage() {
           <p className="breadcrumb">Settings</p>
           <h1 id="audit-title">Audit log</h1>
         </div>
-        <div className="exports">
-          <span className="muted">Export:</span>
-          <a className="button secondary small" href={api.exportUrl(workspace.id, filters, 'ndjson')} download>
-            NDJSON
-          </a>
-          <a className="button secondary small" href={api.exportUrl(workspace.id, filters, 'csv')} download>
-            CSV
-          </a>
-        </div>
+        <ExportButtons workspaceId={workspace.id} filters={filters} />
       </div>
       <p className="lede">Every API call: key, endpoint, status, latency, source IP and argument hash. Full payloads are kept for 7 days.</p>
       <AuditFilterForm
