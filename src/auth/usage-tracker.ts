@@ -26,15 +26,17 @@ export function createUsageTracker(db: Db, intervalMs = 1000): UsageTracker {
 
   async function write(uses: Use[]): Promise<void> {
     await db.transaction().execute(async (tx) => {
+      // Key row first, then its secret: the order the keys service locks them in (rotate, revoke), so a
+      // flush and a rotation of the same key wait for each other instead of deadlocking.
       for (const use of uses) {
         const newer = sql<boolean>`last_used_at is null or last_used_at < ${use.at}`;
+        await tx.updateTable('api_keys').set({ last_used_at: use.at, last_used_ip: use.ip }).where('id', '=', use.keyId).where(newer).execute();
         await tx
           .updateTable('api_key_secrets')
           .set({ last_used_at: use.at, last_used_ip: use.ip })
           .where('id', '=', use.secretId)
           .where(newer)
           .execute();
-        await tx.updateTable('api_keys').set({ last_used_at: use.at, last_used_ip: use.ip }).where('id', '=', use.keyId).where(newer).execute();
       }
     });
   }
@@ -44,7 +46,7 @@ export function createUsageTracker(db: Db, intervalMs = 1000): UsageTracker {
     const batch = pending;
     pending = new Map();
     try {
-      await write([...batch.values()].sort((a, b) => a.secretId.localeCompare(b.secretId)));
+      await write([...batch.values()].sort((a, b) => a.keyId.localeCompare(b.keyId) || a.secretId.localeCompare(b.secretId)));
     } catch {
       for (const [secretId, use] of batch) {
         const later = pending.get(secretId);
