@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { apiCall, createKey, describeEachBackend, newTenant, type Harness, type Reply } from './harness.js';
+import { apiCall, atStartOfMinute, createKey, describeEachBackend, newTenant, type Harness, type Reply } from './harness.js';
 
 const CURRENT = '/api/v1/api_keys/current';
 const ROTATE_SELF = '/api/v1/api_keys/current/rotate';
@@ -106,47 +106,57 @@ describeEachBackend('the protected API: verification', (harness) => {
 
   it('enforces the IP allowlist before the rate limit, and ignores X-Forwarded-For when no proxy is trusted', async () => {
     const h = harness();
-    const tenant = await newTenant(h);
-    const key = (await createKey(tenant, { ip_allowlist: ['203.0.113.0/24', '2001:db8::/32'], rate_limit: { per_minute: 3 } })).body;
-    assert.equal((await apiCall(h, key.secret, CURRENT, { ip: '203.0.113.9' })).status, 200);
-    assert.equal((await apiCall(h, key.secret, CURRENT, { ip: '::ffff:203.0.113.10' })).status, 200);
-    for (let i = 0; i < 5; i++) {
-      const refused = await apiCall(h, key.secret, CURRENT, { ip: '198.51.100.7', headers: { 'x-forwarded-for': '203.0.113.9' } });
-      assertRefused(refused, 403, 'ip_not_allowed');
-      assert.match(refused.body.error.message, /198\.51\.100\.7/);
-      assertNoRateLimitHeaders(refused);
+    const restore = atStartOfMinute(h);
+    try {
+      const tenant = await newTenant(h);
+      const key = (await createKey(tenant, { ip_allowlist: ['203.0.113.0/24', '2001:db8::/32'], rate_limit: { per_minute: 3 } })).body;
+      assert.equal((await apiCall(h, key.secret, CURRENT, { ip: '203.0.113.9' })).status, 200);
+      assert.equal((await apiCall(h, key.secret, CURRENT, { ip: '::ffff:203.0.113.10' })).status, 200);
+      for (let i = 0; i < 5; i++) {
+        const refused = await apiCall(h, key.secret, CURRENT, { ip: '198.51.100.7', headers: { 'x-forwarded-for': '203.0.113.9' } });
+        assertRefused(refused, 403, 'ip_not_allowed');
+        assert.match(refused.body.error.message, /198\.51\.100\.7/);
+        assertNoRateLimitHeaders(refused);
+      }
+      // The refusals from elsewhere burnt none of the owner's quota: the third of three requests passes.
+      const allowed = await apiCall(h, key.secret, CURRENT, { ip: '2001:db8::1' });
+      assert.equal(allowed.status, 200);
+      assert.equal(allowed.headers['x-ratelimit-remaining'], '0');
+    } finally {
+      restore();
     }
-    // The refusals from elsewhere burnt none of the owner's quota: the third of three requests passes.
-    const allowed = await apiCall(h, key.secret, CURRENT, { ip: '2001:db8::1' });
-    assert.equal(allowed.status, 200);
-    assert.equal(allowed.headers['x-ratelimit-remaining'], '0');
   });
 
   it('counts down, refuses with 429 and Retry-After, and passes again after waiting Retry-After seconds', async () => {
     const h = harness();
-    const tenant = await newTenant(h);
-    const key = (await createKey(tenant, { rate_limit: { per_minute: 5, per_hour: 100 } })).body;
-    const remaining: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const reply = await apiCall(h, key.secret, CURRENT);
-      assert.equal(reply.status, 200);
-      remaining.push(String(reply.headers['x-ratelimit-remaining']));
-    }
-    assert.deepEqual(remaining, ['4', '3', '2', '1', '0']);
-    const refused = await apiCall(h, key.secret, CURRENT);
-    assertRefused(refused, 429, 'rate_limited');
-    const retryAfter = Number(refused.headers['retry-after']);
-    assert.ok(retryAfter >= 1 && retryAfter <= 60);
-    assert.equal(refused.headers['x-ratelimit-remaining'], '0');
-    assert.equal(Number(refused.headers['x-ratelimit-reset']) * 1000 - h.clock.now.getTime() <= retryAfter * 1000, true);
-
-    h.clock.advance(retryAfter);
+    const restore = atStartOfMinute(h);
     try {
-      const again = await apiCall(h, key.secret, CURRENT);
-      assert.equal(again.status, 200);
-      assert.equal(again.headers['x-ratelimit-remaining'], '4');
+      const tenant = await newTenant(h);
+      const key = (await createKey(tenant, { rate_limit: { per_minute: 5, per_hour: 100 } })).body;
+      const remaining: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const reply = await apiCall(h, key.secret, CURRENT);
+        assert.equal(reply.status, 200);
+        remaining.push(String(reply.headers['x-ratelimit-remaining']));
+      }
+      assert.deepEqual(remaining, ['4', '3', '2', '1', '0']);
+      const refused = await apiCall(h, key.secret, CURRENT);
+      assertRefused(refused, 429, 'rate_limited');
+      const retryAfter = Number(refused.headers['retry-after']);
+      assert.ok(retryAfter >= 1 && retryAfter <= 60);
+      assert.equal(refused.headers['x-ratelimit-remaining'], '0');
+      assert.equal(Number(refused.headers['x-ratelimit-reset']) * 1000 - h.clock.now.getTime() <= retryAfter * 1000, true);
+
+      h.clock.advance(retryAfter);
+      try {
+        const again = await apiCall(h, key.secret, CURRENT);
+        assert.equal(again.status, 200);
+        assert.equal(again.headers['x-ratelimit-remaining'], '4');
+      } finally {
+        h.clock.advance(-retryAfter);
+      }
     } finally {
-      h.clock.advance(-retryAfter);
+      restore();
     }
   });
 

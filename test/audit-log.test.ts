@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { generateSecret } from '../src/keys/key-format.js';
-import { apiCall, createKey, describeEachBackend, newTenant, PASSWORD, type Harness, type Reply } from './harness.js';
+import { apiCall, atStartOfMinute, createKey, describeEachBackend, newTenant, PASSWORD, type Harness, type Reply } from './harness.js';
 
 /** The event of one answered request, once the batched writer has written it. */
 async function eventOf(h: Harness, reply: Reply) {
@@ -79,35 +79,40 @@ describeEachBackend('audit log: one event per call', (harness) => {
 
   it('records every refusal path with its status and error code', async () => {
     const h = harness();
-    const tenant = await newTenant(h);
-    const key = (await createKey(tenant, { scopes: ['tickets:read'], rate_limit: { per_minute: 1 } })).body;
-    const walled = (await createKey(tenant, { ip_allowlist: ['203.0.113.1'] })).body;
-    const revoked = (await createKey(tenant)).body;
-    await tenant.client.delete(`${tenant.keys}/${revoked.id}`);
-    const rotated = (await createKey(tenant)).body;
-    await tenant.client.post(`${tenant.keys}/${rotated.id}/rotate`, { overlap_seconds: 0 });
+    const restore = atStartOfMinute(h);
+    try {
+      const tenant = await newTenant(h);
+      const key = (await createKey(tenant, { scopes: ['tickets:read'], rate_limit: { per_minute: 1 } })).body;
+      const walled = (await createKey(tenant, { ip_allowlist: ['203.0.113.1'] })).body;
+      const revoked = (await createKey(tenant)).body;
+      await tenant.client.delete(`${tenant.keys}/${revoked.id}`);
+      const rotated = (await createKey(tenant)).body;
+      await tenant.client.post(`${tenant.keys}/${rotated.id}/rotate`, { overlap_seconds: 0 });
 
-    const cases: Array<[Promise<Reply>, number, string | null, string | null]> = [
-      [apiCall(h, null, '/api/v1/tickets'), 401, 'missing_api_key', null],
-      [apiCall(h, 'lk_live_nope', '/api/v1/tickets'), 401, 'invalid_api_key', null],
-      [apiCall(h, generateSecret('lk', 'live'), '/api/v1/tickets'), 401, 'invalid_api_key', null],
-      [apiCall(h, revoked.secret, '/api/v1/tickets'), 401, 'api_key_revoked', revoked.id],
-      [apiCall(h, rotated.secret, '/api/v1/tickets'), 401, 'api_key_expired', rotated.id],
-      [apiCall(h, walled.secret, '/api/v1/ping', { ip: '198.51.100.1' }), 403, 'ip_not_allowed', walled.id],
-      [apiCall(h, key.secret, '/api/v1/contacts'), 403, 'insufficient_scope', key.id],
-    ];
-    for (const [call, status, code, keyId] of cases) {
-      const reply = await call;
-      assert.equal(reply.status, status, reply.raw);
-      const event = await eventOf(h, reply);
-      assert.deepEqual([event.status, event.error_code, event.key_id], [status, code, keyId]);
-      if (keyId) assert.equal(event.workspace_id, tenant.workspaceId);
+      const cases: Array<[Promise<Reply>, number, string | null, string | null]> = [
+        [apiCall(h, null, '/api/v1/tickets'), 401, 'missing_api_key', null],
+        [apiCall(h, 'lk_live_nope', '/api/v1/tickets'), 401, 'invalid_api_key', null],
+        [apiCall(h, generateSecret('lk', 'live'), '/api/v1/tickets'), 401, 'invalid_api_key', null],
+        [apiCall(h, revoked.secret, '/api/v1/tickets'), 401, 'api_key_revoked', revoked.id],
+        [apiCall(h, rotated.secret, '/api/v1/tickets'), 401, 'api_key_expired', rotated.id],
+        [apiCall(h, walled.secret, '/api/v1/ping', { ip: '198.51.100.1' }), 403, 'ip_not_allowed', walled.id],
+        [apiCall(h, key.secret, '/api/v1/contacts'), 403, 'insufficient_scope', key.id],
+      ];
+      for (const [call, status, code, keyId] of cases) {
+        const reply = await call;
+        assert.equal(reply.status, status, reply.raw);
+        const event = await eventOf(h, reply);
+        assert.deepEqual([event.status, event.error_code, event.key_id], [status, code, keyId]);
+        if (keyId) assert.equal(event.workspace_id, tenant.workspaceId);
+      }
+      const limited = await apiCall(h, key.secret, '/api/v1/tickets');
+      assert.equal(limited.status, 429);
+      assert.deepEqual([(await eventOf(h, limited)).error_code, (await eventOf(h, limited)).key_id], ['rate_limited', key.id]);
+      const unknown = await apiCall(h, key.secret, '/api/v1/nothing-here');
+      assert.equal((await eventOf(h, unknown)).status, 404);
+    } finally {
+      restore();
     }
-    const limited = await apiCall(h, key.secret, '/api/v1/tickets');
-    assert.equal(limited.status, 429);
-    assert.deepEqual([(await eventOf(h, limited)).error_code, (await eventOf(h, limited)).key_id], ['rate_limited', key.id]);
-    const unknown = await apiCall(h, key.secret, '/api/v1/nothing-here');
-    assert.equal((await eventOf(h, unknown)).status, 404);
   });
 
   it('records a refused body with the field named, and the same request always hashes the same', async () => {

@@ -228,3 +228,13 @@ export async function apiCall(
   });
   return toReply(response);
 }
+
+/**
+ * Moves the suite's clock to just after the start of the next minute, so that a test's requests all fall
+ * in one rate-limit window however long it takes (well under a minute). Returns the way back.
+ */
+export function atStartOfMinute(h: Harness): () => void {
+  const seconds = (60_000 - (h.clock.now.getTime() % 60_000) + 200) / 1000;
+  h.clock.advance(seconds);
+  return () => h.clock.advance(-seconds);
+}
