@@ -1,29 +1,18 @@
-import { useState, type FormEvent } from 'react';
-import { api, fieldOf, messageOf, setCsrfToken } from '../api/client.ts';
+import { useState } from 'react';
+import { api, setCsrfToken } from '../api/client.ts';
 import { Field } from '../ui/Field.tsx';
+import { useSubmit } from '../ui/useSubmit.ts';
 
 /** A new installation's first visit: the first person creates the owner account and the workspace. */
 export function SetupPage({ onDone }: { onDone: () => void }) {
   const [form, setForm] = useState({ email: '', password: '', workspace_name: '' });
-  const [error, setError] = useState<{ message: string; field?: string | undefined } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const answer = await api.setup(form);
-      setCsrfToken(answer.csrf_token);
-      onDone();
-    } catch (caught) {
-      setError({ message: messageOf(caught), field: fieldOf(caught) });
-      setBusy(false);
-    }
-  };
-  const errorFor = (field: string) => (error?.field === field ? error.message : undefined);
+  const { busy, onSubmit, errorFor, formError } = useSubmit(async () => {
+    setCsrfToken((await api.setup(form)).csrf_token);
+    onDone();
+  });
   return (
     <main className="auth-page">
-      <form className="card auth-card" onSubmit={(event) => void submit(event)} noValidate>
+      <form className="card auth-card" onSubmit={onSubmit} noValidate>
         <h1>Set up Latchkey</h1>
         <p className="muted">This installation is new. Create the owner account and your first workspace.</p>
         <Field label="Email" error={errorFor('email')}>
@@ -37,9 +26,9 @@ export function SetupPage({ onDone }: { onDone: () => void }) {
         <Field label="Workspace name" error={errorFor('workspace_name')}>
           {(props) => <input {...props} required value={form.workspace_name} onChange={(e) => setForm({ ...form, workspace_name: e.target.value })} />}
         </Field>
-        {error && !error.field && (
+        {formError && (
           <p className="field-error" role="alert">
-            {error.message}
+            {formError}
           </p>
         )}
         <button type="submit" className="primary" disabled={busy}>

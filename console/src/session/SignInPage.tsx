@@ -1,28 +1,17 @@
-import { useState, type FormEvent } from 'react';
-import { api, fieldOf, messageOf, setCsrfToken } from '../api/client.ts';
+import { useState } from 'react';
+import { api, setCsrfToken } from '../api/client.ts';
 import { Field } from '../ui/Field.tsx';
+import { useSubmit } from '../ui/useSubmit.ts';
 
 export function SignInPage({ onDone }: { onDone: () => void }) {
   const [form, setForm] = useState({ email: '', password: '' });
-  const [error, setError] = useState<{ message: string; field?: string | undefined } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const answer = await api.login(form);
-      setCsrfToken(answer.csrf_token);
-      onDone();
-    } catch (caught) {
-      setError({ message: messageOf(caught), field: fieldOf(caught) });
-      setBusy(false);
-    }
-  };
-  const errorFor = (field: string) => (error?.field === field ? error.message : undefined);
+  const { busy, onSubmit, errorFor, formError } = useSubmit(async () => {
+    setCsrfToken((await api.login(form)).csrf_token);
+    onDone();
+  });
   return (
     <main className="auth-page">
-      <form className="card auth-card" onSubmit={(event) => void submit(event)} noValidate>
+      <form className="card auth-card" onSubmit={onSubmit} noValidate>
         <h1>Sign in to Latchkey</h1>
         <Field label="Email" error={errorFor('email')}>
           {(props) => <input {...props} type="email" autoComplete="username" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />}
@@ -32,9 +21,9 @@ export function SignInPage({ onDone }: { onDone: () => void }) {
             <input {...props} type="password" autoComplete="current-password" required value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} />
           )}
         </Field>
-        {error && !error.field && (
+        {formError && (
           <p className="field-error" role="alert">
-            {error.message}
+            {formError}
           </p>
         )}
         <button type="submit" className="primary" disabled={busy}>
