@@ -23,12 +23,10 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { createKeysRepo } from '../src/keys/keys-repo.js';
 import { createTestDatabase } from '../test/services.js';
 import { loadavg } from 'node:os';
+import { BUSY_KEY, fillAuditLog, OTHER_KEYS, WORKSPACE } from './audit-fill.js';
 import { machine, ROOT } from './lib.js';
 
 const TARGET_MS = 200;
-const WORKSPACE = 'ws_bench';
-const BUSY_KEY = 'key_busy';
-const OTHER_KEYS = 19;
 
 const { values: flags } = parseArgs({
   options: {
@@ -42,85 +40,6 @@ const EVENTS = Number(flags.events);
 const RUNS = Number(flags.runs);
 if (!Number.isInteger(EVENTS) || EVENTS < 1000) throw new Error('--events must be a whole number of at least 1000');
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a whole number above 0');
-
-/**
- * The fill, in SQL: ids as the app makes them (creation time in sortable base32, then 16 more characters),
- * so that the (key_id, id) index serves time ranges as it does for real events.
- */
-const FILL = `
-  create function bench_time32(ms bigint) returns text language sql immutable as $$
-    select string_agg(substr('0123456789abcdefghjkmnpqrstvwxyz', ((ms >> (5 * (9 - i))) & 31)::int + 1, 1), '' order by i)
-    from generate_series(0, 9) as i
-  $$;
-
-  insert into users (id, email, password_hash) values ('usr_bench', 'bench@example.com', 'x');
-  insert into workspaces (id, name, ceiling_per_minute, ceiling_per_hour) values ('${WORKSPACE}', 'Bench', 1000000, 60000000);
-  insert into memberships (workspace_id, user_id, role) values ('${WORKSPACE}', 'usr_bench', 'owner');
-  insert into api_keys (id, workspace_id, name, mode, prefix, scopes, rate_limit_per_minute, ip_allowlist, created_by, created_at)
-  select k.id, '${WORKSPACE}', k.name, 'live', 'lk_live_bench…',
-         array['conversations:read', 'conversations:write', 'contacts:read', 'contacts:write', 'tickets:read', 'tickets:write'],
-         6000, case when k.id = '${BUSY_KEY}' then array['203.0.113.0/24'] else '{}' end, 'usr_bench', now() - interval '30 days'
-  from (select '${BUSY_KEY}' as id, 'data-warehouse-export' as name
-        union all select 'key_other_' || i, 'integration-' || i from generate_series(1, ${OTHER_KEYS}) as i) as k;
-
-  -- :events calls evenly over the last 30 days: 80% by the busy key on 8 routes from 3 IPs, the rest by
-  -- 19 keys on 2 routes each from one IP; 2% 404, 1% 429, 0.5% 403 insufficient_scope.
-  insert into audit_events (id, created_at, workspace_id, mode, key_id, key_name, method, route, path, status, latency_ms,
-                            source_ip, user_agent, request_id, error_code, scope, argument_hash)
-  select 'evt_' || bench_time32((extract(epoch from t) * 1000)::bigint) || substr(md5(n::text), 1, 16), t, '${WORKSPACE}', 'live',
-         key_id, key_id, 'GET', route, route, status, 0.3 + (n % 7) * 0.1, ip, 'bench', 'req_' || n, error_code,
-         replace(replace(substr(route, 9), '/{id}', ''), '/', '') || ':read', md5(n::text)
-  from (
-    select n, t, key_id,
-           case when key_id = '${BUSY_KEY}' then routes[1 + n % 8] else routes[1 + (k + n % 2) % 8] end as route,
-           case when n % 50 = 0 then 404 when n % 100 = 1 then 429 when n % 200 = 3 then 403 else 200 end as status,
-           case when n % 50 = 0 then 'not_found' when n % 100 = 1 then 'rate_limited' when n % 200 = 3 then 'insufficient_scope' end as error_code,
-           case when key_id = '${BUSY_KEY}' then '203.0.113.' || (1 + n % 3) else '198.18.0.' || k end as ip
-    from (
-      select n, now() - interval '30 days' + (n * interval '30 days' / :events) as t,
-             case when n % 5 = 0 then 'key_other_' || (1 + (n / 5) % ${OTHER_KEYS}) else '${BUSY_KEY}' end as key_id,
-             1 + (n / 5) % ${OTHER_KEYS} as k,
-             array['/api/v1/conversations', '/api/v1/conversations/{id}', '/api/v1/contacts', '/api/v1/contacts/{id}',
-                   '/api/v1/tickets', '/api/v1/tickets/{id}', '/api/v1/accounts', '/api/v1/policies'] as routes
-      from generate_series(1, :events) as n
-    ) as base
-  ) as calls;
-
-  -- Planted: a spike (20,000 extra calls in one hour, 2 days ago), refusals by the allowlist from two foreign
-  -- IPs in 5 hours over the last week, and a burst of 401s on one light key.
-  insert into audit_events (id, created_at, workspace_id, mode, key_id, key_name, method, route, path, status, latency_ms,
-                            source_ip, user_agent, request_id, error_code, scope, argument_hash)
-  select 'evt_' || bench_time32((extract(epoch from t) * 1000)::bigint) || substr(md5('p' || n), 1, 16), t, '${WORKSPACE}', 'live',
-         key_id, key_id, 'GET', '/api/v1/contacts', '/api/v1/contacts', status, 0.4, ip, 'bench', 'req_p' || n, error_code,
-         'contacts:read', md5('p' || n)
-  from (
-    select n, key_id, status, error_code, ip, t from (
-      select n, '${BUSY_KEY}' as key_id, 200 as status, null as error_code, '203.0.113.1' as ip,
-             date_trunc('hour', now() - interval '2 days') + (n * interval '1 hour' / 20001) as t
-      from generate_series(1, 20000) as n
-      union all
-      select 100000 + n, '${BUSY_KEY}', 403, 'ip_not_allowed', '192.0.2.' || (66 + n % 2),
-             date_trunc('hour', now() - (1 + n % 5) * interval '31 hours') + (n * interval '1 second')
-      from generate_series(1, 200) as n
-      union all
-      select 200000 + n, 'key_other_7', 401, 'api_key_revoked', '198.18.0.7',
-             date_trunc('hour', now() - interval '5 hours') + (n * interval '5 seconds')
-      from generate_series(1, 500) as n
-    ) as planted
-  ) as planted_calls;
-
-  -- The rollups as the writer keeps them: scope_used only for calls that passed every check.
-  insert into audit_usage_hourly (workspace_id, key_id, hour, route, status, error_code, scope_used, requests)
-  select workspace_id, key_id, date_trunc('hour', created_at at time zone 'UTC') at time zone 'UTC', coalesce(route, '(unknown route)'),
-         status, coalesce(error_code, ''), case when status < 400 or error_code = 'not_found' then scope else '' end, count(*)
-  from audit_events group by 1, 2, 3, 4, 5, 6, 7;
-
-  insert into audit_ip_daily (workspace_id, key_id, day, source_ip, first_seen, last_seen, requests)
-  select workspace_id, key_id, (created_at at time zone 'UTC')::date, source_ip, min(created_at), max(created_at), count(*)
-  from audit_events group by 1, 2, 3, 4;
-
-  analyze;
-`;
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T }> {
   const start = process.hrtime.bigint();
@@ -166,12 +85,12 @@ async function main(): Promise<void> {
   try {
     await migrateToLatest(db);
     process.stdout.write(`filling ${EVENTS.toLocaleString('en-US')} events…\n`);
-    const fill = await timed(() => sql.raw(FILL.replaceAll(':events', String(EVENTS))).execute(db));
+    const now = new Date();
+    const fill = await timed(() => fillAuditLog(db, { events: EVENTS, now }));
     const sizes = await counts(db);
     process.stdout.write(`filled in ${(fill.ms / 1000).toFixed(1)} s: ${JSON.stringify(sizes)}\n`);
     const loadBefore = loadavg()[0] ?? 0;
 
-    const now = new Date();
     const repo = createUsageRepo();
     const service = createUsageService({ db, repo, keys: createKeysRepo(), now: () => now });
     const month = { from: new Date(now.getTime() - 30 * DAY_MS), to: now };
