@@ -4,6 +4,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { createAccountsRepo } from './accounts/accounts-repo.js';
 import { accountsRoutes } from './accounts/accounts-routes.js';
 import { createAccountsService } from './accounts/accounts-service.js';
+import { createLoginThrottle } from './accounts/login-throttle.js';
 import sessionPlugin from './accounts/session-plugin.js';
 import workspaceScope from './accounts/workspace-scope.js';
 import type { Config } from './config.js';
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     sessionTtlHours: config.sessionTtlHours,
     defaultCeilingPerMinute: config.defaultCeilingPerMinute,
     now,
+    loginThrottle: createLoginThrottle(rateLimits),
   });
   const keysRepo = createKeysRepo();
   const keys = createKeysService({

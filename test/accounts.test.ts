@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
 import { it } from 'node:test';
-import { Client, PASSWORD, addUser, describeEachBackend, newTenant, signIn, uniqueEmail } from './harness.js';
+import { buildApp } from '../src/app.js';
+import { connectRedis } from '../src/redis.js';
+import { Client, PASSWORD, addUser, describeEachBackend, newTenant, signIn, uniqueEmail, type Harness, type Reply } from './harness.js';
+import { productionServicesSkipReason, TEST_REDIS_URL } from './services.js';
+
+const redisSkip = (await productionServicesSkipReason()) ?? false;
 
 describeEachBackend('accounts', (harness) => {
   it('sets up the first owner and workspace once, then answers 409', async () => {
@@ -198,5 +204,154 @@ describeEachBackend('accounts', (harness) => {
     assert.equal(failed.length, 1);
     assert.equal(failed[0]?.source_ip, '198.51.100.9');
     assert.ok(!JSON.stringify(events).includes('wrong password'));
+  });
+});
+
+/** An address of its own for each test (and each run, as Redis keeps counts between runs), so that budgets never meet. */
+function freshIp(): string {
+  return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+}
+
+/** Moves the clock just past the start of the next 15-minute window, where failure budgets start; returns the way back. */
+function atStartOfWindow(h: Harness, seconds = 900): () => void {
+  const forward = (seconds * 1000 - (h.clock.now.getTime() % (seconds * 1000)) + 200) / 1000;
+  h.clock.advance(forward);
+  return () => h.clock.advance(-forward);
+}
+
+/**
+ * One sign-in attempt, a second of the clock after the previous one: the per-second burst limit is not
+ * what these tests are about (src/accounts/login-throttle.test.ts covers it).
+ */
+async function attempt(h: Harness, ip: string, email: string, password: string): Promise<Reply> {
+  h.clock.advance(1);
+  return new Client(h.app, ip).post('/v1/auth/login', { email, password });
+}
+
+describeEachBackend('sign-in throttle', (harness) => {
+  it('after 10 failures for one email from one address, refuses it with 429 and Retry-After, the right password too', async () => {
+    const h = harness();
+    const ip = freshIp();
+    const email = uniqueEmail();
+    await addUser(h, email);
+    const back = atStartOfWindow(h);
+    try {
+      for (let i = 0; i < 10; i++) {
+        const reply = await attempt(h, ip, email, `wrong password ${i}`);
+        assert.equal(reply.body.error.code, 'invalid_credentials', `failure ${i + 1}`);
+      }
+      const refused = await attempt(h, ip, email, PASSWORD);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.error.code, 'rate_limited');
+      assert.equal(refused.body.error.type, 'rate_limit_error');
+      const retryAfter = Number(refused.headers['retry-after']);
+      assert.ok(retryAfter > 800 && retryAfter <= 900, `Retry-After ${retryAfter}`);
+      assert.equal(refused.headers['set-cookie'], undefined);
+
+      // The same email from another address, and another email from this one, still sign in.
+      assert.equal((await attempt(h, freshIp(), email, PASSWORD)).status, 200);
+      const other = uniqueEmail();
+      await addUser(h, other);
+      assert.equal((await attempt(h, ip, other, PASSWORD)).status, 200);
+
+      // Waiting Retry-After is enough.
+      h.clock.advance(retryAfter);
+      assert.equal((await attempt(h, ip, email, PASSWORD)).status, 200);
+    } finally {
+      back();
+    }
+  });
+
+  it('answers alike for an email with an account and one without', async () => {
+    const h = harness();
+    const ip = freshIp();
+    const known = uniqueEmail('known');
+    await addUser(h, known);
+    const unknown = uniqueEmail('unknown');
+    const back = atStartOfWindow(h);
+    try {
+      for (let i = 0; i < 10; i++) {
+        await attempt(h, ip, known, 'wrong password');
+        await attempt(h, ip, unknown, 'wrong password');
+      }
+      h.clock.advance(1);
+      const [a, b] = await Promise.all([known, unknown].map((email) => new Client(h.app, ip).post('/v1/auth/login', { email, password: PASSWORD })));
+      assert.equal(a?.status, 429);
+      assert.equal(b?.status, 429);
+      assert.equal(a?.body.error.message, b?.body.error.message);
+      assert.equal(a?.headers['retry-after'], b?.headers['retry-after']);
+    } finally {
+      back();
+    }
+  });
+
+  it('lets a successful sign-in reset nothing: failures before and after it add up', async () => {
+    const h = harness();
+    const ip = freshIp();
+    const email = uniqueEmail();
+    await addUser(h, email);
+    const back = atStartOfWindow(h);
+    try {
+      for (let i = 0; i < 9; i++) await attempt(h, ip, email, 'wrong password');
+      assert.equal((await attempt(h, ip, email, PASSWORD)).status, 200);
+      assert.equal((await attempt(h, ip, email, 'wrong password')).status, 401);
+      assert.equal((await attempt(h, ip, email, PASSWORD)).status, 429);
+    } finally {
+      back();
+    }
+  });
+
+  it('still records every checked failure in the management log; refusals before any check write nothing', async () => {
+    const h = harness();
+    const ip = freshIp();
+    const email = uniqueEmail();
+    const userId = await addUser(h, email);
+    const back = atStartOfWindow(h);
+    try {
+      for (let i = 0; i < 10; i++) await attempt(h, ip, email, 'wrong password');
+      for (let i = 0; i < 5; i++) assert.equal((await attempt(h, ip, email, PASSWORD)).status, 429);
+    } finally {
+      back();
+    }
+    const failed = await h.db.selectFrom('management_events').selectAll().where('action', '=', 'login_failed').where('actor_user_id', '=', userId).execute();
+    assert.equal(failed.length, 10);
+    assert.ok(failed.every((e) => e.source_ip === ip && (e.details as { email?: string }).email === email));
+    const logins = await h.db.selectFrom('management_events').select('id').where('action', '=', 'login').where('actor_user_id', '=', userId).execute();
+    assert.equal(logins.length, 0);
+  });
+
+  it('counts failures across instances sharing Redis: the other instance refuses at its first failure past the budget', { skip: redisSkip }, async () => {
+    const h = harness();
+    const connections = await Promise.all([connectRedis(TEST_REDIS_URL), connectRedis(TEST_REDIS_URL)]);
+    const apps = await Promise.all(
+      connections.map((redis) => buildApp({ config: { ...h.config, logLevel: 'warn' }, db: h.db, now: () => h.clock.now, redis })),
+    );
+    const ip = freshIp();
+    const email = uniqueEmail();
+    const userId = await addUser(h, email);
+    const back = atStartOfWindow(h);
+    try {
+      const [first, second] = apps as [(typeof apps)[0], (typeof apps)[0]];
+      const login = (app: typeof first, password: string) => {
+        h.clock.advance(1);
+        return new Client(app, ip).post('/v1/auth/login', { email, password });
+      };
+      for (let i = 0; i < 5; i++) assert.equal((await login(first, 'wrong password')).status, 401);
+      for (let i = 0; i < 5; i++) assert.equal((await login(second, 'wrong password')).status, 401);
+      // The second instance filled the budget, so it refuses at once; the first learns at its next failure.
+      assert.equal((await login(second, PASSWORD)).status, 429);
+      const found = await login(first, 'wrong password');
+      assert.equal(found.status, 429);
+      assert.equal(found.body.error.code, 'rate_limited');
+      assert.equal((await login(first, PASSWORD)).status, 429);
+
+      const failed = await h.db.selectFrom('management_events').select('details').where('action', '=', 'login_failed').where('actor_user_id', '=', userId).execute();
+      assert.equal(failed.length, 11);
+      assert.equal(failed.filter((e) => (e.details as { throttled?: boolean }).throttled === true).length, 1);
+    } finally {
+      back();
+      await Promise.all(apps.map((app) => app.close()));
+      await Promise.all(connections.map((c) => c.close()));
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { Role } from '../db/schema.js';
 import { AppError, invalidRequest, notFound } from '../http/errors.js';
 import { newId } from '../ids.js';
 import type { AccountsRepo } from './accounts-repo.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './password.js';
 import { csrfTokenFor, hashSessionToken, newSessionToken } from './session-token.js';
 
@@ -13,6 +14,8 @@ export interface AccountsDeps {
   sessionTtlHours: number;
   defaultCeilingPerMinute: number;
   now: () => Date;
+  /** Limits failed sign-ins; the app always gives one (the CLI signs no one in). */
+  loginThrottle?: LoginThrottle;
 }
 
 export interface SignedIn {
@@ -61,6 +64,8 @@ export function createAccountsService(deps: AccountsDeps) {
     },
 
     async setup(input: { email: string; password: string; workspaceName: string }, context: Omit<ActionContext, 'actor'>) {
+      // Checked again under the lock below; this one spares scrypt to every setup call after the first.
+      if ((await repo.countUsers(db)) > 0) throw new AppError('already_set_up', 'This installation is already set up. Sign in instead.');
       const passwordHash = await hashPassword(input.password);
       return db.transaction().execute(async (tx) => {
         await repo.lockUsers(tx);
@@ -78,15 +83,18 @@ export function createAccountsService(deps: AccountsDeps) {
 
     async login(input: { email: string; password: string }, context: Omit<ActionContext, 'actor'>): Promise<SignedIn> {
       const email = normalizeEmail(input.email);
+      // Before the lookup, so that a throttled answer is the same whether or not the account exists.
+      await deps.loginThrottle?.admit(email, context.sourceIp, deps.now().getTime());
       const found = await repo.findUserByEmail(db, email);
       const valid = await verifyPassword(input.password, found?.password_hash ?? DUMMY_PASSWORD_HASH);
       if (!found || !valid) {
+        const throttled = await deps.loginThrottle?.failed(email, context.sourceIp, deps.now().getTime());
         await recordManagementEvent(db, { ...context, actor: found ? { id: found.id, email } : null }, {
           workspaceId: null,
           action: 'login_failed',
-          details: { email },
+          details: throttled ? { email, throttled: true } : { email },
         });
-        throw new AppError('invalid_credentials', 'The email or password is not right.');
+        throw throttled ?? new AppError('invalid_credentials', 'The email or password is not right.');
       }
       const user = { id: found.id, email: found.email };
       return db.transaction().execute(async (tx) => {

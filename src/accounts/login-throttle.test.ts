@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppError } from '../http/errors.js';
+import { createMemoryStore } from '../ratelimit/memory-store.js';
+import { createLoginThrottle, LOGIN_BURST, LOGIN_FAILURES } from './login-throttle.js';
+
+/** 10:00:00.000 UTC on a 15-minute boundary, so every failure budget starts empty and has 900 s to run. */
+const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+
+async function refusal(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof AppError);
+    return error;
+  }
+  assert.fail('expected a refusal');
+}
+
+function setup() {
+  const store = createMemoryStore();
+  return { store, throttle: createLoginThrottle(store) };
+}
+
+describe('login throttle', () => {
+  it('after 10 failures for one email from one address, refuses that pair until the window ends', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < LOGIN_FAILURES.perEmailAndIp.limit; i++) {
+      const now = T0 + i * 1000;
+      await throttle.admit('ada@example.com', '203.0.113.1', now);
+      assert.equal(await throttle.failed('ada@example.com', '203.0.113.1', now), null, `failure ${i + 1} is a plain 401`);
+    }
+    const refused = await refusal(throttle.admit('ada@example.com', '203.0.113.1', T0 + 20_000));
+    assert.equal(refused.code, 'rate_limited');
+    assert.equal(refused.headers['Retry-After'], String(900 - 20));
+    // Another email from the same address, and the same email from another address, still get in.
+    await throttle.admit('bob@example.com', '203.0.113.1', T0 + 20_000);
+    await throttle.admit('ada@example.com', '203.0.113.2', T0 + 20_000);
+    // The next window starts empty.
+    await throttle.admit('ada@example.com', '203.0.113.1', T0 + 900_000);
+  });
+
+  it('after 100 failures from one address, whatever the emails, refuses that address', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < LOGIN_FAILURES.perIp.limit; i++) {
+      assert.equal(await throttle.failed(`user${i}@example.com`, '198.51.100.7', T0 + i * 100), null);
+    }
+    const refused = await refusal(throttle.admit('someone-new@example.com', '198.51.100.7', T0 + 10_500));
+    assert.equal(refused.code, 'rate_limited');
+    assert.equal(refused.headers['Retry-After'], String(900 - 10));
+    await throttle.admit('someone-new@example.com', '198.51.100.8', T0 + 10_500);
+  });
+
+  it('says the same whether the budget of a known or an unknown email ran out', async () => {
+    const { throttle } = setup();
+    for (const email of ['known@example.com', 'nobody@example.com']) {
+      for (let i = 0; i < LOGIN_FAILURES.perEmailAndIp.limit; i++) await throttle.failed(email, '192.0.2.1', T0);
+    }
+    const [a, b] = await Promise.all([
+      refusal(throttle.admit('known@example.com', '192.0.2.1', T0 + 1000)),
+      refusal(throttle.admit('nobody@example.com', '192.0.2.1', T0 + 1000)),
+    ]);
+    assert.deepEqual([a.message, a.headers], [b.message, b.headers]);
+    assert.doesNotMatch(a.message, /known|nobody|@/);
+  });
+
+  it('lets attempts that succeed use up no failure budget', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 50; i++) await throttle.admit('ada@example.com', '203.0.113.1', T0 + i * 1000);
+  });
+
+  it('limits attempts of any outcome per second, so that parallel guesses cannot all be checked', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < LOGIN_BURST.perEmailAndIp.limit; i++) await throttle.admit('ada@example.com', '203.0.113.1', T0);
+    const refused = await refusal(throttle.admit('ada@example.com', '203.0.113.1', T0 + 999));
+    assert.equal(refused.code, 'rate_limited');
+    assert.equal(refused.headers['Retry-After'], '1');
+    await throttle.admit('ada@example.com', '203.0.113.1', T0 + 1000);
+
+    for (let i = 0; i < LOGIN_BURST.perIp.limit; i++) await throttle.admit(`user${i}@example.com`, '203.0.113.9', T0);
+    await refusal(throttle.admit('one-more@example.com', '203.0.113.9', T0));
+  });
+
+  it('shares budgets between instances: another instance answers 429 at its first failure past the budget', async () => {
+    const { store, throttle: first } = setup();
+    const second = createLoginThrottle(store);
+    for (let i = 0; i < LOGIN_FAILURES.perEmailAndIp.limit; i++) await first.failed('ada@example.com', '203.0.113.1', T0);
+    await refusal(first.admit('ada@example.com', '203.0.113.1', T0 + 1000));
+    // The second instance has not seen the budget run out: it checks one more password, then knows.
+    await second.admit('ada@example.com', '203.0.113.1', T0 + 1000);
+    const found = await second.failed('ada@example.com', '203.0.113.1', T0 + 1000);
+    assert.equal(found?.code, 'rate_limited');
+    assert.equal(found?.headers['Retry-After'], String(900 - 1));
+    await refusal(second.admit('ada@example.com', '203.0.113.1', T0 + 2000));
+  });
+});
