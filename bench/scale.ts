@@ -40,7 +40,7 @@ import { hashSecret } from '../src/keys/key-format.js';
 import { createTestDatabase } from '../test/services.js';
 import { BUSY_KEY, fillAuditLog, OTHER_KEYS, WORKSPACE, type FillTimes } from './audit-fill.js';
 import { ensureBuilt, machine, ROOT } from './lib.js';
-import { freePort, startServer } from '../test/process.js';
+import { freePort, startServer, type RunningServer } from '../test/process.js';
 import { seedKeys } from './seed-keys.js';
 
 const TARGET_MS = 200;
@@ -76,8 +76,6 @@ const RUNS = whole('runs', 1);
 const LOOKUPS = whole('lookups', 100);
 const SAMPLE = Math.min(KEYS, Math.max(SMALL_KEYS, whole('sample', 1)));
 const EXPORT_ROWS = whole('export-rows', 1000);
-/** Cold calls per server run: secrets the in-process lookups did not read, as many as are left. */
-const SERVER_CALLS = Math.max(0, Math.min(LOOKUPS, SAMPLE - Math.min(SAMPLE, LOOKUPS + 200) - 100));
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -145,49 +143,63 @@ async function insertRandomKeys(db: Db, lo: number, hi: number, now: Date): Prom
   `).execute(db);
 }
 
+/** One of the two databases the key lookups compare: its pool, URL, how many keys it holds and the known secrets among them. */
+interface KeyTable {
+  db: Db;
+  url: string;
+  keysInTable: number;
+  secrets: string[];
+}
+
 interface Lookups {
-  label: string;
-  /** The known secrets it looked up (warm-up included). */
-  used: Set<string>;
   keysInTable: number;
   known: number[];
   unknown: number[];
   knownDistinct: number;
   plan: string;
+  /** The known secrets it looked up (warm-up included). */
+  used: Set<string>;
 }
 
 /**
- * The hot path's lookup on a cache miss, one at a time on a pooled connection: each of `secrets` (the
- * SHA-256 taken outside the timing, as the authenticator takes it before), and as many unknown secrets.
- * A warm-up of 200 lookups (other secrets) first.
+ * The hot path's lookup on a cache miss (findBySecretHash, the SHA-256 taken outside the timing, as the
+ * authenticator takes it before), one at a time on each database's pool, the two tables interleaved so
+ * that noise from other work on the machine falls on both alike: per round, a known secret and an unknown
+ * one on each, in alternating order. Known secrets are distinct where there are enough of them (each
+ * read for the first time since the fill); 200 warm-up lookups of other secrets first.
  */
-async function timeLookups(db: Db, label: string, secrets: string[], keysInTable: number): Promise<Lookups> {
+async function timeLookups(tables: KeyTable[]): Promise<Lookups[]> {
   const repo = createKeysRepo();
   const unknownHash = () => hashSecret(`lk_live_unknown_${Math.random()}_${process.hrtime.bigint()}`);
-  const pick = shuffled(secrets);
-  const warm = pick.slice(0, 200);
-  // Distinct secrets when there are enough, so that each measured lookup reads its rows for the first time.
-  const pool = pick.length - warm.length >= LOOKUPS ? pick.slice(warm.length, warm.length + LOOKUPS) : pick;
-  const measured = Array.from({ length: LOOKUPS }, (_, i) => pool[i % pool.length]!);
-  for (const secret of warm) if (!(await repo.findBySecretHash(db, hashSecret(secret)))) throw new Error('a known secret was not found');
-  for (let i = 0; i < 200; i++) await repo.findBySecretHash(db, unknownHash());
-  const known: number[] = [];
-  const unknown: number[] = [];
-  for (const secret of measured) {
-    const hash = hashSecret(secret);
+  const plans = tables.map((table) => {
+    const pick = shuffled(table.secrets);
+    const warm = pick.slice(0, 200);
+    const pool = pick.length - warm.length >= LOOKUPS ? pick.slice(warm.length, warm.length + LOOKUPS) : pick;
+    return { table, warm, measured: Array.from({ length: LOOKUPS }, (_, i) => pool[i % pool.length]!), known: [] as number[], unknown: [] as number[] };
+  });
+  const find = async (db: Db, hash: string, expect: boolean) => {
     const { ms, result } = await timed(() => repo.findBySecretHash(db, hash));
-    if (!result) throw new Error('a known secret was not found');
-    known.push(ms);
-    const other = unknownHash();
-    const miss = await timed(() => repo.findBySecretHash(db, other));
-    if (miss.result) throw new Error('an unknown secret was found');
-    unknown.push(miss.ms);
+    if (Boolean(result) !== expect) throw new Error(expect ? 'a known secret was not found' : 'an unknown secret was found');
+    return ms;
+  };
+  for (const plan of plans) {
+    for (const secret of plan.warm) await find(plan.table.db, hashSecret(secret), true);
+    for (let i = 0; i < 200; i++) await find(plan.table.db, unknownHash(), false);
   }
-  const plan = await planOf(db, (ex) => repo.findBySecretHash(ex, hashSecret(pick.at(-1)!)));
-  const result = { label, used: new Set([...warm, ...measured]), keysInTable, known, unknown, knownDistinct: new Set(measured).size, plan };
-  say(`lookups with ${n(keysInTable)} keys: known p50 ${quantile(known, 0.5).toFixed(3)} ms p99 ${quantile(known, 0.99).toFixed(3)} ms; ` +
-    `unknown p50 ${quantile(unknown, 0.5).toFixed(3)} ms p99 ${quantile(unknown, 0.99).toFixed(3)} ms`);
-  return result;
+  for (let i = 0; i < LOOKUPS; i++) {
+    for (const plan of i % 2 === 0 ? plans : [...plans].reverse()) {
+      plan.known.push(await find(plan.table.db, hashSecret(plan.measured[i]!), true));
+      plan.unknown.push(await find(plan.table.db, unknownHash(), false));
+    }
+  }
+  const results: Lookups[] = [];
+  for (const { table, warm, measured, known, unknown } of plans) {
+    const plan = await planOf(table.db, (ex) => repo.findBySecretHash(ex, hashSecret(measured[0]!)));
+    results.push({ keysInTable: table.keysInTable, known, unknown, knownDistinct: new Set(measured).size, plan, used: new Set([...warm, ...measured]) });
+    say(`lookups with ${n(table.keysInTable)} keys: known p50 ${ms3(quantile(known, 0.5))} ms p99 ${ms3(quantile(known, 0.99))} ms; ` +
+      `unknown p50 ${ms3(quantile(unknown, 0.5))} ms p99 ${ms3(quantile(unknown, 0.99))} ms`);
+  }
+  return results;
 }
 
 /**
@@ -220,17 +232,22 @@ interface ServerLookups {
 }
 
 /**
- * `node dist/main.js` (as npm start runs it) on the filled database, started fresh so that its key cache
- * is empty: GET /api/v1/ping once with each of `secrets` (cold: a cache miss, the lookup above), then
- * again with the first 200 of them (cached), one request at a time over a kept-alive connection. The audit
- * log stays on (the calls land in today's partition). Client-side latency, fetch included.
+ * `node dist/main.js` (as npm start runs it) on each database, started fresh so that its key cache is
+ * empty: GET /api/v1/ping once with each of `calls` secrets per server (cold: a cache miss, the lookup
+ * above), then again with 200 of them (cached); one request at a time over a kept-alive connection, the
+ * servers interleaved as the lookups are. 100 warm-up calls on other keys first. The audit log stays on
+ * (the calls land in today's partition). Client-side latency, fetch included.
  */
-async function timeServer(databaseUrl: string, secrets: string[], keysInTable: number): Promise<ServerLookups> {
+async function timeServers(runs: Array<{ table: KeyTable; secrets: string[] }>, calls: number): Promise<ServerLookups[]> {
   ensureBuilt();
   const dataDir = await mkdtemp(join(tmpdir(), 'latchkey-bench-scale-'));
-  const server = await startServer(process.execPath, [join(ROOT, 'dist', 'main.js')], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', DATA_DIR: dataDir }, await freePort());
+  const servers: RunningServer[] = [];
   try {
-    const call = async (secret: string) => {
+    for (const { table } of runs) {
+      const env = { DATABASE_URL: table.url, LOG_LEVEL: 'warn', DATA_DIR: dataDir };
+      servers.push(await startServer(process.execPath, [join(ROOT, 'dist', 'main.js')], env, await freePort()));
+    }
+    const call = async (server: RunningServer, secret: string) => {
       const { ms, result } = await timed(async () => {
         const response = await fetch(`${server.url}/api/v1/ping`, { headers: { authorization: `Bearer ${secret}` } });
         await response.arrayBuffer();
@@ -239,18 +256,21 @@ async function timeServer(databaseUrl: string, secrets: string[], keysInTable: n
       if (result !== 200) throw new Error(`GET /api/v1/ping answered ${result}`);
       return ms;
     };
-    // Warm the connection and the server's code paths on other keys than the measured ones.
-    for (const secret of secrets.slice(0, 100)) await call(secret);
-    const measured = secrets.slice(100);
-    const cold: number[] = [];
-    for (const secret of measured) cold.push(await call(secret));
-    const cached: number[] = [];
-    for (const secret of measured.slice(0, 200)) cached.push(await call(secret));
-    say(`server with ${n(keysInTable)} keys: cold p50 ${ms3(quantile(cold, 0.5))} ms p99 ${ms3(quantile(cold, 0.99))} ms; ` +
-      `cached p50 ${ms3(quantile(cached, 0.5))} ms p99 ${ms3(quantile(cached, 0.99))} ms`);
-    return { keysInTable, cold, cached };
+    const state = runs.map(({ table, secrets }, i) => ({ server: servers[i]!, table, secrets, cold: [] as number[], cached: [] as number[] }));
+    for (const s of state) for (const secret of s.secrets.slice(0, 100)) await call(s.server, secret);
+    for (let i = 0; i < calls; i++) {
+      for (const s of i % 2 === 0 ? state : [...state].reverse()) s.cold.push(await call(s.server, s.secrets[100 + i]!));
+    }
+    for (let i = 0; i < Math.min(200, calls); i++) {
+      for (const s of i % 2 === 0 ? state : [...state].reverse()) s.cached.push(await call(s.server, s.secrets[100 + i]!));
+    }
+    return state.map(({ table, cold, cached }) => {
+      say(`server with ${n(table.keysInTable)} keys: cold p50 ${ms3(quantile(cold, 0.5))} ms p99 ${ms3(quantile(cold, 0.99))} ms; ` +
+        `cached p50 ${ms3(quantile(cached, 0.5))} ms p99 ${ms3(quantile(cached, 0.99))} ms`);
+      return { keysInTable: table.keysInTable, cold, cached };
+    });
   } finally {
-    await server.stop();
+    for (const server of servers) await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
@@ -302,6 +322,8 @@ async function timeExport(db: Db, now: Date, format: ExportFormat): Promise<Expo
 
 interface Sizes {
   events: number;
+  /** Events of other workspaces than the bench one: the calls of the server runs. */
+  serverEvents: number;
   eventsBytes: { total: number; heap: number; indexes: number; toast: number; partitions: number };
   hourly: { rows: number; bytes: number };
   ipDaily: { rows: number; bytes: number };
@@ -329,8 +351,10 @@ async function sizes(db: Db): Promise<Sizes> {
   const keys = await table('api_keys');
   const secrets = await table('api_key_secrets');
   const other = await one<{ database: string; version: string }>(`select pg_database_size(current_database()) as database, current_setting('server_version') as version`);
+  const serverEvents = await one<{ rows: string }>(`select count(*) as rows from audit_events where workspace_id <> '${WORKSPACE}'`);
   return {
     events: Number(events.rows),
+    serverEvents: Number(serverEvents.rows),
     eventsBytes: { total: Number(events.total), heap: Number(events.heap), indexes: Number(events.indexes), toast: Number(events.toast), partitions: Number(events.partitions) },
     hourly: await table('audit_usage_hourly'),
     ipDaily: await table('audit_ip_daily'),
@@ -358,6 +382,9 @@ async function main(): Promise<void> {
   const database = await createTestDatabase();
   const { db } = openDatabase({ databaseUrl: database.url, poolSize: 4 });
   const diskBefore = diskFree();
+  let small: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  let lookups: Lookups[] = [];
+  let servers: ServerLookups[] = [];
   try {
     await migrateToLatest(db);
     const now = new Date();
@@ -365,36 +392,50 @@ async function main(): Promise<void> {
     const fill: FillTimes = await fillAuditLog(db, { events: EVENTS, now, partitioned: true, vacuum: true, progress: say });
     say(`audit log filled in ${(fill.totalMs / 1000).toFixed(1)} s`);
 
-    // Keys: 1,000 real ones, timed; then the rest, with the sample of real ones spread among them.
+    // Keys: this database gets --keys (--sample real ones spread through the rest, inserted in SQL), and a
+    // second, small one 1,000 real ones, so that the lookups can alternate between the two.
     const keysStart = process.hrtime.bigint();
     const realWorkspace = await keyWorkspaces(db);
-    const seed = (count: number) => seedKeys(db, { workspaceId: realWorkspace, createdBy: 'usr_bench', count, scopes: KEY_SCOPES });
-    const secrets = await seed(SMALL_KEYS);
-    await sql`vacuum (analyze) api_keys, api_key_secrets`.execute(db);
-    let keysMs = Number(process.hrtime.bigint() - keysStart) / 1e6;
-    const small = await timeLookups(db, `${n(SMALL_KEYS)} keys`, secrets, SMALL_KEYS);
-    const servers: ServerLookups[] = [];
-    if (SERVER_CALLS >= 100) servers.push(await timeServer(database.url, shuffled(secrets).slice(0, Math.min(secrets.length, SERVER_CALLS + 100)), SMALL_KEYS));
-
-    const bulkStart = process.hrtime.bigint();
+    const seed = (into: Db, count: number) => seedKeys(into, { workspaceId: realWorkspace, createdBy: 'usr_bench', count, scopes: KEY_SCOPES });
+    const secrets: string[] = [];
     const random = KEYS - SAMPLE;
     const chunks = Math.max(1, Math.ceil(random / KEY_CHUNK));
-    const extra = SAMPLE - SMALL_KEYS;
     for (let c = 0; c < chunks; c++) {
       const lo = c * KEY_CHUNK + 1;
       const hi = Math.min(random, (c + 1) * KEY_CHUNK);
       if (hi >= lo) await insertRandomKeys(db, lo, hi, now);
-      const real = Math.floor((extra * (c + 1)) / chunks) - Math.floor((extra * c) / chunks);
-      if (real > 0) secrets.push(...(await seed(real)));
-      say(`  keys ${n(SMALL_KEYS + hi + Math.floor((extra * (c + 1)) / chunks))} / ${n(KEYS)}`);
+      const real = Math.floor((SAMPLE * (c + 1)) / chunks) - Math.floor((SAMPLE * c) / chunks);
+      if (real > 0) secrets.push(...(await seed(db, real)));
+      say(`  keys ${n(Math.max(0, hi) + secrets.length)} / ${n(KEYS)}`);
     }
     await sql`vacuum (analyze) api_keys, api_key_secrets`.execute(db);
-    keysMs += Number(process.hrtime.bigint() - bulkStart) / 1e6;
+    const keysMs = Number(process.hrtime.bigint() - keysStart) / 1e6;
     say(`keys filled in ${(keysMs / 1000).toFixed(1)} s`);
-    const large = await timeLookups(db, `${n(KEYS)} keys`, secrets, KEYS);
-    // Secrets the in-process lookups did not read, so that the database too reads their rows for the first time.
-    const unread = shuffled(secrets.filter((secret) => !large.used.has(secret)));
-    if (SERVER_CALLS >= 100) servers.push(await timeServer(database.url, unread.slice(0, SERVER_CALLS + 100), KEYS));
+
+    small = await createTestDatabase();
+    const smallDb = openDatabase({ databaseUrl: small.url, poolSize: 4 }).db;
+    try {
+      await migrateToLatest(smallDb);
+      await sql`insert into users (id, email, password_hash) values ('usr_bench', 'bench@example.com', 'x')`.execute(smallDb);
+      await keyWorkspaces(smallDb);
+      const smallSecrets = await seed(smallDb, SMALL_KEYS);
+      await sql`vacuum (analyze) api_keys, api_key_secrets`.execute(smallDb);
+      const tables: KeyTable[] = [
+        { db: smallDb, url: small.url, keysInTable: SMALL_KEYS, secrets: smallSecrets },
+        { db, url: database.url, keysInTable: KEYS, secrets },
+      ];
+      lookups = await timeLookups(tables);
+      // Through the servers: secrets the in-process lookups did not read, where there are enough of them,
+      // so that the database too reads their rows for the first time.
+      const unread = tables.map((table, i) => {
+        const fresh = table.secrets.filter((secret) => !lookups[i]!.used.has(secret));
+        return shuffled(fresh.length >= 200 ? fresh : table.secrets);
+      });
+      const calls = Math.min(LOOKUPS, ...unread.map((u) => u.length - 100));
+      servers = await timeServers(tables.map((table, i) => ({ table, secrets: unread[i]! })), calls);
+    } finally {
+      await smallDb.destroy();
+    }
 
     // A key's usage and the anomaly scan.
     const loadBefore = loadavg()[0] ?? 0;
@@ -423,9 +464,10 @@ async function main(): Promise<void> {
     const exports = [await timeExport(db, now, 'ndjson'), await timeExport(db, now, 'csv')];
     const size = await sizes(db);
     const diskFull = diskFree();
-    await writeReport({ fill, keysMs, small, large, servers, queries, plans, exports, size, load: [loadBefore, loadAfter], disk: [diskBefore, diskFull], wallMs: Date.now() - started });
+    await writeReport({ fill, keysMs, small: lookups[0]!, large: lookups[1]!, servers, queries, plans, exports, size, load: [loadBefore, loadAfter], disk: [diskBefore, diskFull], wallMs: Date.now() - started });
   } finally {
     await db.destroy();
+    await small?.drop();
     if (flags.keep) say(`kept the database: ${database.url}`);
     else await database.drop();
   }
@@ -488,16 +530,20 @@ async function writeReport(r: {
 Data: ${n(s.events)} audit events for one workspace over 30 days (80% by one busy key on 8 routes from 3 IPs, the rest by
 ${OTHER_KEYS} keys; 2% 404, 1% 429, 0.5% 403, plus planted anomalies: a 20,000-call hour, 200 allowlist refusals, 500 401s),
 in ${s.eventsBytes.partitions} partitions (${r.fill.partitions} days + default, as retention makes them); ${n(s.hourly.rows)} audit_usage_hourly
-rows and ${n(s.ipDaily.rows)} audit_ip_daily rows. ${n(s.keys)} keys (${n(s.secrets)} secret versions) in ${KEY_WORKSPACES + 1} other workspaces:
+rows and ${n(s.ipDaily.rows)} audit_ip_daily rows. (${n(s.serverEvents)} of the events, and their rollup rows, are the server runs' calls below,
+in the keys' workspaces.) ${n(s.keys)} keys (${n(s.secrets)} secret versions) in ${KEY_WORKSPACES + 1} other workspaces:
 ${n(SAMPLE)} with real secrets (their SHA-256 stored, as the service does) spread through the others, which have random hashes.
 
 ## Verification: the cache-miss lookup with ${n(SMALL_KEYS)} vs ${n(KEYS)} keys
 
 The hot path's one query when the key is not cached (\`findBySecretHash\`: the secret version by its SHA-256, joined
-to its key), through the repository on a pooled connection, one at a time, each followed by an unknown secret's
-lookup (made-up keys also miss the cache). After 200 warm-up lookups of other secrets. With ${n(KEYS)} keys each known
-secret is looked up once (its rows read for the first time since the fill); with ${n(SMALL_KEYS)} keys the whole table is
-in PostgreSQL's buffers anyway.
+to its key), through the repository, one at a time on each database's pool: this database with ${n(KEYS)} keys, and a second,
+fresh one with ${n(SMALL_KEYS)} keys on the same server, **interleaved** (per round: a known secret, then an unknown one — made-up
+keys miss the cache too — on each database, in alternating order), so that noise from other work on the machine falls on
+both alike. After 200 warm-up lookups of other secrets on each. With ${n(KEYS)} keys each known secret is looked up once
+(its rows read for the first time since the fill; api_keys and api_key_secrets with their indexes take ${mb(s.keysBytes + s.secretsBytes)},
+against shared_buffers of 128 MB); with
+${n(SMALL_KEYS)} keys secrets repeat and the whole table sits in PostgreSQL's buffers anyway.
 
 | keys in the table | secrets | lookups | p50 ms | p90 ms | p99 ms | max ms |
 | --- | --- | --- | --- | --- | --- | --- |
@@ -521,10 +567,11 @@ ${r.large.plan}
 
 ### End to end, through the server
 ${r.servers.length === 0 ? '\nNot run: --sample leaves fewer than 200 secrets unread by the in-process lookups.\n' : ''}
-\`node dist/main.js\` on the same database, started fresh (empty key cache), audit log on, no Redis: \`GET /api/v1/ping\`
-once per key (cold: the lookup above, plus SHA-256, checks, the rate limit and the audit event) after 100 warm-up calls on
-other keys, then 200 of the same keys again (cached). One request at a time; the client's time, fetch included.
-With ${n(KEYS)} keys the secrets are ones the in-process lookups did not read.
+\`node dist/main.js\` on each of the two databases, both started fresh (empty key cache), audit log on, no Redis:
+\`GET /api/v1/ping\` once per key (cold: the lookup above, plus SHA-256, checks, the rate limit and the audit event),
+alternating between the two servers, after 100 warm-up calls on other keys; then 200 of the same keys again (cached).
+One request at a time; the client's time, fetch included. With ${n(KEYS)} keys the secrets are ones the in-process
+lookups did not read.
 
 | keys in the table | calls | lookups | p50 ms | p90 ms | p99 ms | max ms |
 | --- | --- | --- | --- | --- | --- | --- |
