@@ -2,7 +2,7 @@
  * Do a key's usage and the anomaly scan stay fast on a big audit log? On PostgreSQL, a fresh database
  * gets 1M audit events for one workspace over 30 days (one busy key with 80% of them, 19 lighter keys,
  * and a few planted anomalies), the rollups the audit writer would have kept (built with one
- * INSERT … SELECT … GROUP BY each), then the usage of the busy key and the workspace's 30-day anomaly scan
+ * INSERT … SELECT … GROUP BY each; the fill is bench/audit-fill.ts, shared with bench/scale.ts), then the usage of the busy key and the workspace's 30-day anomaly scan
  * are timed through the service (SQL and the rules), median of several runs after a warm-up.
  *
  *   node --import tsx bench/audit-queries.ts [--events 1000000] [--runs 5] [--keep]
