@@ -23,6 +23,9 @@ export function createLocalBus(cache: KeyCache): KeyChangeBus {
 
 export const KEY_CHANGES_CHANNEL = 'latchkey:key-changes';
 
+/** Announcements kept for sending again while the publisher is away; beyond that, the oldest go. */
+const MAX_UNSENT = 10_000;
+
 /**
  * Redis pub/sub delivers at most once, and nothing while a subscriber is disconnected. So the cache is
  * trusted only while the subscription is live: when the connection drops, every lookup goes to storage
@@ -49,10 +52,25 @@ export async function createRedisBus(cache: KeyCache, publisher: Redis, subscrib
   subscriber.on('ready', () => void resubscribe());
   if (subscriber.status === 'ready') await resubscribe();
 
+  // A change is committed before it is announced, so an announcement that fails must not fail the change:
+  // it is kept and sent again once the publisher is back. While Redis itself is away nothing is lost
+  // meanwhile, since every subscription dropped too and every instance reads storage until it is back.
+  const unsent = new Set<string>();
+  const announce = async (keyId: string) => {
+    try {
+      await publisher.publish(KEY_CHANGES_CHANNEL, keyId);
+      unsent.delete(keyId);
+    } catch {
+      if (unsent.size >= MAX_UNSENT && !unsent.has(keyId)) unsent.delete(unsent.values().next().value as string);
+      unsent.add(keyId);
+    }
+  };
+  publisher.on('ready', () => void Promise.all([...unsent].map(announce)));
+
   return {
     async publish(keyId) {
       cache.invalidateKey(keyId);
-      await publisher.publish(KEY_CHANGES_CHANNEL, keyId);
+      await announce(keyId);
     },
     async close() {
       cache.setTrusted(false);

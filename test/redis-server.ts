@@ -1,0 +1,87 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { freePort } from './process.js';
+
+/**
+ * A private Redis for the tests that stop and start it: its own port, nothing kept on disk, so the
+ * machine's shared server (6379, used by every other suite) is never touched.
+ */
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  /** Starts it (again, on the same port); does nothing while it runs. */
+  start(): Promise<void>;
+  /** Kills it (SIGKILL), as when Redis crashes: clients see their connections drop at once. */
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  /** Stops it if it runs. */
+  destroy(): Promise<void>;
+}
+
+const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
+
+/** Why the private-Redis suites skip, or null; under CI=true a missing redis-server fails the run instead. */
+export function privateRedisSkipReason(): string | null {
+  const found = spawnSync(REDIS_SERVER, ['--version']).status === 0;
+  const reason = found ? null : `${REDIS_SERVER} not found (install Debian's redis-server, or set REDIS_SERVER)`;
+  if (reason && process.env.CI === 'true') throw new Error(`${reason}; CI=true requires it, so the suite fails rather than skips`);
+  if (reason) process.stderr.write(`# skipping: ${reason}\n`);
+  return reason;
+}
+
+/** A PING over a raw socket: true once the server answers +PONG. */
+async function answersPing(port: number): Promise<boolean> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  try {
+    await Promise.race([once(socket, 'connect'), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 500))]);
+    socket.write('PING\r\n');
+    const [chunk] = (await Promise.race([once(socket, 'data'), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 500))])) as [Buffer];
+    return chunk.toString().startsWith('+PONG');
+  } catch {
+    return false;
+  } finally {
+    socket.destroy();
+  }
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let output = '';
+  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const server: PrivateRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async start() {
+      if (running()) return;
+      output = '';
+      child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const deadline = Date.now() + 10_000;
+      while (!(await answersPing(port))) {
+        if (!running()) throw new Error(`redis-server exited:\n${output}`);
+        if (Date.now() > deadline) {
+          child.kill('SIGKILL');
+          throw new Error(`redis-server did not answer on port ${port} within 10 s:\n${output}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop() {
+      if (!running()) return;
+      const exited = once(child!, 'exit');
+      child!.kill('SIGKILL');
+      await exited;
+    },
+    async restart() {
+      await server.stop();
+      await server.start();
+    },
+    destroy: () => server.stop(),
+  };
+  await server.start();
+  return server;
+}
