@@ -8,6 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openDatabase, type Db } from '../src/db/client.js';
+import { migrateToLatest } from '../src/db/migrate.js';
 import { freePort, startServer } from '../test/process.js';
 import { createTestDatabase } from '../test/services.js';
 
@@ -47,6 +49,12 @@ export interface LatchkeyOptions {
    * (the same server through tsx) with the audit log on or off, to measure what it costs.
    */
   audit?: boolean;
+  /**
+   * Runs on the migrated, still empty database before the server starts (e.g. bench/seed-keys.ts), then
+   * the connection is closed: PGlite's data folder has one holder at a time, and a server that starts
+   * after the seeding also starts with nothing in its key cache.
+   */
+  beforeStart?: (db: Db) => Promise<void>;
 }
 
 export interface Latchkey {
@@ -68,6 +76,15 @@ export async function startLatchkey(options: LatchkeyOptions = {}): Promise<Latc
   };
   try {
     if (options.postgres) database = await createTestDatabase();
+    if (options.beforeStart) {
+      const { db } = openDatabase({ databaseUrl: database?.url, dataDir });
+      try {
+        await migrateToLatest(db);
+        await options.beforeStart(db);
+      } finally {
+        await db.destroy();
+      }
+    }
     const env: Record<string, string> = {
       DATA_DIR: dataDir,
       // At info every request writes a log line, and the benchmark would measure pino instead of Latchkey.
@@ -142,6 +159,37 @@ export interface LoadOptions {
   durationSeconds: number;
   /** Whose CPU time to measure during the measured part (the server). */
   serverPid?: number;
+  /**
+   * A different key per request: the secrets file (one per line, bench/seed-keys.ts) and which lines,
+   * [from, to), taken in turn by every connection together; Authorization is set per request. After the
+   * last line the rotation starts again (LoadResult.keysWrapped says so).
+   */
+  keys?: { file: string; from?: number; to?: number };
+  /** Requests per key file slice for the warm-up: a separate slice, so the measured keys stay unused. */
+  warmupKeys?: { file: string; from?: number; to?: number };
+  /** Invalid keys instead (a hostile client): see AttackOptions. */
+  attack?: AttackOptions;
+  /** Stop the measured part after this many requests instead of after durationSeconds. */
+  amount?: number;
+  /** A fixed request rate (autocannon's overallRate, with its correction for coordinated omission). */
+  rate?: number;
+  /** Latency percentiles from every 2xx response's own time (fractions of a millisecond), besides autocannon's. */
+  exactLatency?: boolean;
+  /** Runs the generator under `nice -n N`: a hostile client sharing the load core yields to the measured one. */
+  niceness?: number;
+}
+
+/**
+ * What an attacker sends: `made-up` are well-formed keys with a right checksum that do not exist (each is
+ * looked up once: the server's cache of unknown secrets holds 10k, the pool here is larger);
+ * `garbage` are wrong checksums, wrong brands, random text and other schemes, refused without a lookup.
+ * `sourceIps` > 0 spreads the requests over that many X-Forwarded-For addresses (the server must trust the
+ * proxy: TRUST_PROXY=127.0.0.1), as a botnet would, so the per-address failure limit does not stop them.
+ */
+export interface AttackOptions {
+  kinds: Array<'made-up' | 'garbage'>;
+  keyPrefix?: string;
+  sourceIps?: number;
 }
 
 export interface LoadResult {
@@ -152,6 +200,8 @@ export interface LoadResult {
   p99Ms: number;
   /** Connection errors and timeouts. */
   errors: number;
+  /** Of which timeouts: no answer within autocannon's 10 s. */
+  timeouts: number;
   non2xx: number;
   statusCodes: Record<string, number>;
   /** Share of one core used during the measured part; the server near 100% means it, not the client, was the limit. */
@@ -159,6 +209,16 @@ export interface LoadResult {
   clientCpuPercent: number;
   /** CPU used by everything else on the machine meanwhile (in % of one core): the noise on a shared machine. */
   otherCpuPercent: number | null;
+  /** autocannon's p99.9 (whole milliseconds). */
+  p999Ms: number;
+  /** From every 2xx response's own time, when LoadOptions.exactLatency (sub-millisecond). */
+  exact?: { p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number; samples: number };
+  /** Responses in the measured part, all statuses. */
+  requests: number;
+  /** Seconds the measured part took. */
+  seconds: number;
+  /** The key rotation came back to its first key (so some keys were used more than once). */
+  keysWrapped?: boolean;
   /** When the measured part ran, in µs of the monotonic clock that V8's CPU profiles use (for cpu-profile-top --from/--to). */
   measuredFromUs: number;
   measuredToUs: number;
@@ -166,7 +226,9 @@ export interface LoadResult {
 
 /** Runs bench/load.ts (autocannon) pinned to the load core; warm-up first, then the measured run. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const [command, args] = pinned(LOAD_CORE, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify(options)]);
+  const load = [process.execPath, '--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify(options)];
+  const niced = options.niceness === undefined ? load : ['nice', '-n', String(options.niceness), ...load];
+  const [command, args] = pinned(LOAD_CORE, niced[0] as string, niced.slice(1));
   const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -203,10 +265,65 @@ export function machineBusySeconds(): number | null {
   }
 }
 
+/** Resident memory of a process (VmRSS from /proc), in bytes; null where there is no /proc or it has exited. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The server's /metrics as `name{labels}` → value (the Prometheus text format, comments skipped). */
+export async function scrapeMetrics(url: string): Promise<Map<string, number>> {
+  const response = await fetch(`${url}/metrics`);
+  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
+  const metrics = new Map<string, number>();
+  for (const line of (await response.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    metrics.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return metrics;
+}
+
+/** Sum of a metric over all its label sets whose labels contain `labels` (e.g. 'result="miss"'). */
+export function metricSum(metrics: Map<string, number>, name: string, labels = ''): number {
+  let sum = 0;
+  for (const [key, value] of metrics) {
+    const bare = key.split('{')[0];
+    if (bare === name && key.includes(labels)) sum += value;
+  }
+  return sum;
+}
+
 export function machine(): { node: string; cpu: string; cores: number } {
   return { node: process.version, cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism() };
 }
 
 export function mean(values: number[]): number {
   return values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+export function markdownTable(header: string[], rows: string[][]): string {
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/** Server CPU time per request in µs (NaN without /proc): steadier than req/s on a shared machine. */
+export function serverMicrosPerRequest(r: LoadResult): number {
+  return (((r.serverCpuPercent ?? Number.NaN) / 100) * 1e6) / r.requestsPerSecond;
+}
+
+/** Status codes and connection errors other than 2xx, e.g. "12 × 429, 0 connection errors". */
+export function describeNon2xx(r: LoadResult): string {
+  const codes = Object.entries(r.statusCodes).filter(([code]) => !code.startsWith('2')).map(([code, n]) => `${n} × ${code}`);
+  return [...codes, `${r.errors} connection errors`].join(', ');
+}
+
+/** A whole number flag with a lower bound, for parseArgs' strings. */
+export function wholeNumberFlag(name: string, raw: string, min: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number, at least ${min}`);
+  return n;
 }
