@@ -1,4 +1,5 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { isIP } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createAccountsRepo } from './accounts/accounts-repo.js';
@@ -9,7 +10,8 @@ import sessionPlugin from './accounts/session-plugin.js';
 import workspaceScope from './accounts/workspace-scope.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
-import { installErrorHandling } from './http/error-handler.js';
+import { installErrorHandling, sendError } from './http/error-handler.js';
+import { AppError } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
 import { newId } from './ids.js';
 import { loggerOptions } from './logging.js';
@@ -68,14 +70,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // During shutdown, finish serving (and auditing) requests that arrive, rather than a bare 503.
     return503OnClosing: false,
     bodyLimit: MANAGEMENT_BODY_LIMIT,
+    frameworkErrors: routerError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
   acceptEmptyJsonBodies(app);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('Request-Id', request.id);
+  // Hooks that run on every request are callbacks, not async functions: an async hook costs a Promise
+  // and its microtasks on every request even when it has nothing to wait for.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('request-id', request.id);
+    done();
   });
+  if (config.trustProxy) {
+    // Behind a trusted proxy, request.ip is read from X-Forwarded-For, which a client can fill with any
+    // text; rate-limit buckets, allowlists, the audit log and the management log all expect an address.
+    app.addHook('onRequest', async (request) => {
+      if (isIP(request.ip) === 0) throw new AppError('invalid_request', 'X-Forwarded-For must hold IP addresses.', { param: 'X-Forwarded-For' });
+    });
+  }
 
   await registerOpenApi(app, config.keyPrefix);
 
@@ -132,10 +145,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now,
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const surface = request.url.startsWith('/api/') ? 'api' : request.url.startsWith('/v1/') ? 'management' : 'other';
     metrics.httpRequests.inc({ surface, status: String(reply.statusCode) });
     metrics.httpDuration.observe({ surface }, reply.elapsedTime / 1000);
+    done();
   });
   app.get('/metrics', async (_request, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
@@ -197,6 +211,17 @@ function rateLimitStore(app: FastifyInstance, metrics: Metrics, redis: Redis | u
     lastWarning = Date.now();
     app.log.warn({ err: error }, 'Redis rate limits unavailable; counting in this instance until it is back');
   });
+}
+
+/**
+ * The router's own refusals (a malformed %-escape in the path, a path parameter over 100 characters),
+ * answered in our error shape rather than Fastify's; they come before any hook, so Request-Id is set here.
+ */
+function routerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('Request-Id', request.id);
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A segment of the URL path is too long.' : 'The URL path is not valid: it has a malformed %-escape.';
+  sendError(reply, new AppError('invalid_request', message, { param: 'path' }));
 }
 
 /** A hop count trusts that many proxies in front of us (the same rule proxy-addr applies to a number). */

@@ -1,7 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../http/errors.js';
-import { rateLimitHeaders, type AuthAttempt, type Authenticator } from './authenticator.js';
+import type { Scope } from '../keys/scopes.js';
+import type { RateLimitResult } from '../ratelimit/decision.js';
+import type { Authenticated, AuthAttempt, Authenticator } from './authenticator.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,30 +16,63 @@ declare module 'fastify' {
  * Puts every route of the context it is registered in behind an API key. A route must say which scope it
  * needs (`config.scope`, or `null` for any valid key): a route that forgets is refused at startup, never
  * left open by accident.
+ *
+ * Each route gets its own hook, made when the route is added, that knows the route's scope: reading
+ * `request.routeOptions` on every request builds a new object each time. The hook is a callback, not an
+ * async function, so that a cached key (answered without I/O) costs no Promise.
  */
 async function apiAuth(app: FastifyInstance, options: { authenticator: Authenticator }): Promise<void> {
+  const { authenticator } = options;
   app.decorateRequest('principal', null);
   app.decorateRequest('authAttempt', null);
 
   app.addHook('onRoute', (route) => {
-    const scope = (route.config as { scope?: unknown } | undefined)?.scope;
+    const scope = (route.config as { scope?: Scope | null } | undefined)?.scope;
     if (scope === undefined) throw new Error(`${route.method} ${route.url} must declare config.scope (or null)`);
+    const hook = authHook(authenticator, scope);
+    // A new array, never a push: Fastify copies a GET route's options for its HEAD route before this
+    // hook runs, and a shared array would give the HEAD route the hook twice.
+    const own = route.onRequest;
+    route.onRequest = own === undefined ? [hook] : [hook, ...(Array.isArray(own) ? own : [own])];
   });
+}
 
-  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
-    const attempt: AuthAttempt = {};
-    request.authAttempt = attempt;
-    const { principal, rateLimit } = await options.authenticator.authenticate(request.headers.authorization, request.ip, attempt);
-    request.principal = principal;
-    reply.headers(rateLimitHeaders(rateLimit));
-    const scope = request.routeOptions.config.scope;
-    if (scope && !principal.scopes.has(scope)) {
-      throw new AppError('insufficient_scope', `This API key does not have the ${scope} scope, which ${request.method} ${request.routeOptions.url} needs.`, {
-        headers: { 'WWW-Authenticate': `Bearer realm="latchkey", error="insufficient_scope", scope="${scope}"` },
-      });
+function authHook(authenticator: Authenticator, scope: Scope | null): onRequestHookHandler {
+  function done(request: FastifyRequest, reply: FastifyReply, result: Authenticated, attempt: AuthAttempt, next: HookHandlerDoneFunction): void {
+    request.principal = result.principal;
+    setRateLimitHeaders(reply, result.rateLimit);
+    if (scope !== null && !result.principal.scopes.has(scope)) {
+      next(
+        new AppError('insufficient_scope', `This API key does not have the ${scope} scope, which ${request.method} ${request.routeOptions.url} needs.`, {
+          headers: { 'WWW-Authenticate': `Bearer realm="latchkey", error="insufficient_scope", scope="${scope}"` },
+        }),
+      );
+      return;
     }
     attempt.passed = true;
-  });
+    next();
+  }
+
+  return function verifyApiKey(request, reply, next) {
+    const attempt: AuthAttempt = {};
+    request.authAttempt = attempt;
+    let outcome: Authenticated | Promise<Authenticated>;
+    try {
+      outcome = authenticator.authenticate(request.headers.authorization, request.ip, attempt);
+    } catch (error) {
+      next(error as Error);
+      return;
+    }
+    if (outcome instanceof Promise) outcome.then((result) => done(request, reply, result, attempt, next), next);
+    else done(request, reply, outcome, attempt, next);
+  };
+}
+
+/** X-RateLimit-Limit, -Remaining and -Reset, one call each: an object of headers would be built and walked. */
+function setRateLimitHeaders(reply: FastifyReply, result: RateLimitResult): void {
+  reply.header('x-ratelimit-limit', String(result.limit));
+  reply.header('x-ratelimit-remaining', String(result.remaining));
+  reply.header('x-ratelimit-reset', String(result.resetAt));
 }
 
 export default fp(apiAuth, { name: 'latchkey-api-auth' });

@@ -4,18 +4,13 @@ import { KeyCache, type VerifiedSecret } from './key-cache.js';
 
 function secret(keyId: string, secretId = `sec_${keyId}`): VerifiedSecret {
   return {
-    keyId,
-    workspaceId: 'ws_1',
-    keyName: keyId,
-    mode: 'live',
-    scopes: new Set(),
-    windows: [{ seconds: 60, limit: 60 }],
-    allows: () => true,
+    principal: { workspaceId: 'ws_1', mode: 'live', keyId, keyName: keyId, secretId, secretVersion: 1, scopes: new Set() },
+    auditKey: { id: keyId, name: keyId, workspaceId: 'ws_1', mode: 'live', secretId, secretVersion: 1 },
     keyRevokedAt: null,
-    secretId,
-    secretVersion: 1,
-    secretExpiresAt: null,
-    secretRevokedAt: null,
+    secret: { expires_at: null, revoked_at: null },
+    windows: [{ seconds: 60, limit: 60 }],
+    bucket: `key:${keyId}`,
+    allows: () => true,
   };
 }
 
@@ -24,7 +19,7 @@ describe('key cache', () => {
     const cache = new KeyCache();
     cache.set('h1', secret('k1'), cache.generation);
     cache.set('h2', null, cache.generation);
-    assert.equal(cache.get('h1')?.keyId, 'k1');
+    assert.equal(cache.get('h1')?.principal.keyId, 'k1');
     assert.equal(cache.get('h2'), null);
     assert.equal(cache.get('h3'), undefined);
   });
@@ -35,7 +30,7 @@ describe('key cache', () => {
     cache.set('new', secret('k1', 's2'), cache.generation);
     cache.set('other', secret('k2'), cache.generation);
     cache.invalidateKey('k1');
-    assert.deepEqual([cache.get('old'), cache.get('new'), cache.get('other')?.keyId], [undefined, undefined, 'k2']);
+    assert.deepEqual([cache.get('old'), cache.get('new'), cache.get('other')?.principal.keyId], [undefined, undefined, 'k2']);
   });
 
   it('refuses a lookup that started before a change was announced', () => {
@@ -52,10 +47,21 @@ describe('key cache', () => {
     cache.set('b', secret('kb'), cache.generation);
     cache.get('a');
     cache.set('c', secret('kc'), cache.generation);
-    assert.deepEqual([cache.get('a')?.keyId, cache.get('b'), cache.get('c')?.keyId], ['ka', undefined, 'kc']);
+    assert.deepEqual([cache.get('a')?.principal.keyId, cache.get('b'), cache.get('c')?.principal.keyId], ['ka', undefined, 'kc']);
     for (let i = 0; i < 10; i++) cache.set(`bogus${i}`, null, cache.generation);
     assert.equal(cache.size, 2, 'made-up keys do not push real ones out');
     cache.invalidateKey('kb'); // its index entry left with the eviction
+  });
+
+  it('keeps a busy key while others come and go, though a hit does not always move it', () => {
+    const cache = new KeyCache({ maxEntries: 8 });
+    cache.set('busy', secret('kbusy'), cache.generation);
+    for (let i = 0; i < 100; i++) {
+      cache.set(`h${i}`, secret(`k${i}`), cache.generation);
+      assert.equal(cache.get('busy')?.principal.keyId, 'kbusy', `after ${i + 1} others`);
+    }
+    assert.equal(cache.size, 8);
+    assert.equal(cache.get('h0'), undefined, 'an idle key went');
   });
 
   it('answers nothing while untrusted, and starts empty when trusted again', () => {

@@ -1,43 +1,67 @@
-import type { Mode } from '../db/schema.js';
 import type { Window } from '../ratelimit/decision.js';
+import type { Principal } from './principal.js';
 
-/** What the hot path needs to decide about one secret, read once from storage and kept in memory. */
-export interface VerifiedSecret {
-  keyId: string;
+/** What the audit log records of the key a request used, as it was when the key was looked up. */
+export interface AuditedKey {
+  id: string;
+  name: string;
   workspaceId: string;
-  keyName: string;
-  mode: Mode;
-  scopes: ReadonlySet<string>;
-  windows: readonly Window[];
-  allows: (sourceIp: string) => boolean;
-  keyRevokedAt: Date | null;
+  mode: Principal['mode'];
   secretId: string;
   secretVersion: number;
-  secretExpiresAt: Date | null;
-  secretRevokedAt: Date | null;
 }
 
-/** A small LRU on a Map: insertion order is recency, so the first key is the least recently used. */
+/**
+ * What the hot path needs to decide about one secret, read once from storage and kept in memory. Every
+ * part a request hands on (the principal, the audited key, the windows) is built and frozen here, once,
+ * so that a cache hit allocates nothing for them.
+ */
+export interface VerifiedSecret {
+  principal: Readonly<Principal>;
+  auditKey: Readonly<AuditedKey>;
+  keyRevokedAt: Date | null;
+  /** The version's end of overlap and early revocation, as secretState() reads them. */
+  secret: { readonly expires_at: Date | null; readonly revoked_at: Date | null };
+  /** The key's limits, checked and frozen (keyWindows), and its rate-limit bucket `key:<id>`. */
+  windows: readonly Window[];
+  bucket: string;
+  allows: (sourceIp: string) => boolean;
+}
+
+/**
+ * A small LRU on a Map: insertion order is recency, so the first key is the least recently used.
+ * Moving an entry to the end costs a delete and an insert, so an entry moved within the last quarter
+ * of `max` moves stays where it is: it is still far from the front, where eviction takes from. Eviction
+ * stays close to least-recently-used, and a hit on a busy key costs a lookup only.
+ */
 class Lru<V> {
-  readonly #map = new Map<string, V>();
-  constructor(private readonly max: number) {}
+  readonly #map = new Map<string, { value: V; movedAt: number }>();
+  /** Counts moves to the end, as a clock for movedAt. */
+  #moves = 0;
+  readonly #stale: number;
+  constructor(private readonly max: number) {
+    this.#stale = max >> 2;
+  }
 
   get(key: string): V | undefined {
-    const value = this.#map.get(key);
-    if (value === undefined) return undefined;
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    return value;
+    const slot = this.#map.get(key);
+    if (slot === undefined) return undefined;
+    if (this.#moves - slot.movedAt > this.#stale) {
+      this.#map.delete(key);
+      slot.movedAt = ++this.#moves;
+      this.#map.set(key, slot);
+    }
+    return slot.value;
   }
 
   /** Returns the entry pushed out to make room, if any. */
   set(key: string, value: V): [string, V] | undefined {
     this.#map.delete(key);
-    this.#map.set(key, value);
+    this.#map.set(key, { value, movedAt: ++this.#moves });
     if (this.#map.size <= this.max) return undefined;
-    const oldest = this.#map.entries().next().value as [string, V];
-    this.#map.delete(oldest[0]);
-    return oldest;
+    const [oldestKey, oldest] = this.#map.entries().next().value as [string, { value: V }];
+    this.#map.delete(oldestKey);
+    return [oldestKey, oldest.value];
   }
 
   delete(key: string): void {
@@ -101,9 +125,10 @@ export class KeyCache {
       return;
     }
     const evicted = this.#known.set(hash, entry);
-    if (evicted) this.#unindex(evicted[0], evicted[1].keyId);
-    let hashes = this.#hashesByKey.get(entry.keyId);
-    if (!hashes) this.#hashesByKey.set(entry.keyId, (hashes = new Set()));
+    if (evicted) this.#unindex(evicted[0], evicted[1].principal.keyId);
+    const { keyId } = entry.principal;
+    let hashes = this.#hashesByKey.get(keyId);
+    if (!hashes) this.#hashesByKey.set(keyId, (hashes = new Set()));
     hashes.add(hash);
   }
 

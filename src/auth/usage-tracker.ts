@@ -9,7 +9,8 @@ interface Use {
 }
 
 export interface UsageTracker {
-  record(use: Use): void;
+  /** Called on every verified request: no allocation once a secret version has a pending use. */
+  record(keyId: string, secretId: string, at: Date, ip: string): void;
   /** Writes what has gathered; called on a timer and on shutdown. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -59,8 +60,15 @@ export function createUsageTracker(db: Db, intervalMs = 1000): UsageTracker {
   timer.unref();
 
   const tracker: UsageTracker = {
-    record(use) {
-      pending.set(use.secretId, use);
+    record(keyId, secretId, at, ip) {
+      // The latest use wins. A pending use is not in a batch being written (a flush swaps the whole map
+      // first), so it can be updated in place.
+      const use = pending.get(secretId);
+      if (use === undefined) pending.set(secretId, { keyId, secretId, at, ip });
+      else {
+        use.at = at;
+        use.ip = ip;
+      }
     },
     flush() {
       // One flush at a time: a slow database must not pile up overlapping transactions.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { displayPrefix, generateSecret, hashSecret, KEY_PATTERN, parseSecret } from './key-format.js';
+import { crc32 } from 'node:zlib';
+import { crc32Ascii, displayPrefix, generateSecret, hashSecret, KEY_PATTERN, parseSecret } from './key-format.js';
 
 describe('key format', () => {
   it('generates {brand}_{mode}_{random}{checksum} that parses back', () => {
@@ -8,6 +9,13 @@ describe('key format', () => {
       const secret = generateSecret(brand, mode);
       assert.match(secret, new RegExp(`^${brand}_${mode}_[0-9A-Za-z]{36}$`));
       assert.deepEqual(parseSecret(secret, brand)?.mode, mode);
+    }
+  });
+
+  it('sums the checksum as zlib does, so keys issued with zlib\'s crc32 still parse', () => {
+    for (let i = 0; i < 200; i++) {
+      const secret = generateSecret('lk', i % 2 ? 'live' : 'test');
+      assert.equal(crc32Ascii(secret), crc32(secret));
     }
   });
 

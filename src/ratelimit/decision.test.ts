@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkWindows, decide, keyWindows, windowEnd, windowStart, type RateLimitResult, type Window } from './decision.js';
+import { checkWindows, decide, frozenWindows, keyWindows, windowEnd, windowStart, type RateLimitResult, type Window } from './decision.js';
 
 // 1_800_000_000 is a whole hour (2027-01-15T08:00:00Z), so offsets from it read as minute:second.
 const HOUR_START = 1_800_000_000;
@@ -99,6 +99,36 @@ describe('decision', () => {
   });
 });
 
+describe('decision against the rule as first written', () => {
+  // decide() loops for speed; this is the rule as maps and reduces, to compare on many random cases.
+  function reference(windows: Window[], counts: number[], nowMs: number): RateLimitResult {
+    const states = windows.map((w, i) => ({ seconds: w.seconds, limit: w.limit, count: counts[i]!, resetAt: windowEnd(nowMs, w.seconds) }));
+    type S = (typeof states)[number];
+    const later = (a: S, b: S) => (a.resetAt !== b.resetAt ? a.resetAt > b.resetAt : a.seconds > b.seconds);
+    const full = states.filter((s) => s.count >= s.limit);
+    if (full.length > 0) {
+      const r = full.reduce((a, b) => (later(b, a) ? b : a));
+      return { allowed: false, limit: r.limit, remaining: 0, resetAt: r.resetAt, retryAfter: Math.max(1, Math.ceil((r.resetAt * 1000 - nowMs) / 1000)) };
+    }
+    const left = (s: S) => s.limit - s.count - 1;
+    const r = states.reduce((a, b) => (left(a) !== left(b) ? (left(b) < left(a) ? b : a) : later(b, a) ? b : a));
+    return { allowed: true, limit: r.limit, remaining: left(r), resetAt: r.resetAt, retryAfter: 0 };
+  }
+
+  it('agrees on 20,000 random cases', () => {
+    let seed = 42;
+    const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n);
+    const lengths = [1, 10, 60, 300, 3600, 86_400];
+    for (let i = 0; i < 20_000; i++) {
+      const windows = lengths.filter(() => random(2) === 0).map((seconds) => ({ seconds, limit: 1 + random(12) }));
+      if (windows.length === 0) continue;
+      const counts = windows.map((w) => random(w.limit + 3));
+      const nowMs = at(random(7200) + random(1000) / 1000);
+      assert.deepEqual(decide(windows, counts, nowMs), reference(windows, counts, nowMs), JSON.stringify({ windows, counts, nowMs }));
+    }
+  });
+});
+
 describe('windows', () => {
   const invalid: Array<[string, Window[]]> = [
     ['none', []],
@@ -120,6 +150,18 @@ describe('windows', () => {
     assert.throws(() => decide([minute(10)], [], at(0)), RangeError);
     assert.throws(() => decide([minute(10)], [-1], at(0)), RangeError);
     assert.throws(() => decide([minute(10)], [0.5], at(0)), RangeError);
+  });
+
+  it('checks a frozen list once, and a list that can still change every time', () => {
+    const frozen = frozenWindows([minute(10), hour(100)]);
+    assert.ok(Object.isFrozen(frozen) && frozen.every((window) => Object.isFrozen(window)));
+    assert.doesNotThrow(() => checkWindows(frozen));
+    assert.throws(() => frozenWindows([minute(1), minute(2)]), RangeError);
+    const open = [minute(10)];
+    checkWindows(open);
+    open.push(minute(20));
+    assert.throws(() => checkWindows(open), RangeError, 'a list changed after its check is checked again');
+    assert.ok(Object.isFrozen(keyWindows({ per_minute: 60, per_hour: null })));
   });
 
   const limits: Array<[string, { per_minute: number | null; per_hour: number | null }, Window[]]> = [

@@ -43,12 +43,26 @@ export function windowEnd(nowMs: number, seconds: number): number {
   return windowStart(nowMs, seconds) + seconds;
 }
 
-/** A key's limits as windows; a null limit is no window. */
-export function keyWindows(limits: { per_minute: number | null; per_hour: number | null }): Window[] {
+/**
+ * A key's limits as windows; a null limit is no window. The result is checked and frozen here, once, so
+ * that the stores need not check it again on every request (see checkWindows).
+ */
+export function keyWindows(limits: { per_minute: number | null; per_hour: number | null }): readonly Window[] {
   const windows: Window[] = [];
-  if (limits.per_minute !== null) windows.push({ seconds: MINUTE, limit: limits.per_minute });
-  if (limits.per_hour !== null) windows.push({ seconds: HOUR, limit: limits.per_hour });
-  return windows;
+  if (limits.per_minute !== null) windows.push(Object.freeze({ seconds: MINUTE, limit: limits.per_minute }));
+  if (limits.per_hour !== null) windows.push(Object.freeze({ seconds: HOUR, limit: limits.per_hour }));
+  return frozenWindows(windows);
+}
+
+/** Frozen window lists that passed checkWindows: nothing can change them since, so they need no new check. */
+const checked = new WeakSet<readonly Window[]>();
+
+/** Checks `windows` and freezes the list and each window, so that checkWindows passes it at the cost of a lookup. */
+export function frozenWindows(windows: readonly Window[]): readonly Window[] {
+  if (checked.has(windows)) return windows;
+  const frozen = Object.freeze(windows.map((window) => (Object.isFrozen(window) ? window : Object.freeze({ seconds: window.seconds, limit: window.limit }))));
+  checkWindows(frozen);
+  return frozen;
 }
 
 /**
@@ -56,27 +70,21 @@ export function keyWindows(limits: { per_minute: number | null; per_hour: number
  * request twice, and no window at all would mean no limit, which a key may not have.
  */
 export function checkWindows(windows: readonly Window[]): void {
+  // The hot path passes the same frozen list (a cached key's) on every request: it was checked once.
+  if (checked.has(windows)) return;
   if (windows.length === 0 || windows.length > MAX_WINDOWS) {
     throw new RangeError(`a bucket needs 1 to ${MAX_WINDOWS} windows, got ${windows.length}`);
   }
-  const lengths = new Set<number>();
-  for (const { seconds, limit } of windows) {
+  for (let i = 0; i < windows.length; i++) {
+    const { seconds, limit } = windows[i]!;
     if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > MAX_WINDOW_SECONDS) {
       throw new RangeError(`window length must be a whole number of seconds from 1 to ${MAX_WINDOW_SECONDS}`);
     }
     // A limit of 0 could never pass, so no Retry-After would be true.
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('window limit must be a positive integer');
-    if (lengths.has(seconds)) throw new RangeError(`two windows of ${seconds} seconds`);
-    lengths.add(seconds);
+    for (let j = 0; j < i; j++) if (windows[j]!.seconds === seconds) throw new RangeError(`two windows of ${seconds} seconds`);
   }
-}
-
-interface WindowState {
-  seconds: number;
-  limit: number;
-  /** Requests already counted in the current window, before this one. */
-  count: number;
-  resetAt: number;
+  if (Object.isFrozen(windows) && windows.every((window) => Object.isFrozen(window))) checked.add(windows);
 }
 
 /**
@@ -91,34 +99,49 @@ interface WindowState {
  *   request would pass (the others' counts cannot grow meanwhile: nothing passes while one is full);
  *   on a tie, the longer window. `retryAfter` is the whole seconds from `nowMs` to its reset, rounded
  *   up and at least 1, so that a client that waits exactly that long lands in the next window.
+ *
+ * It runs on every request, so it loops rather than mapping and reducing: nothing is allocated but the result.
  */
 export function decide(windows: readonly Window[], counts: readonly number[], nowMs: number): RateLimitResult {
   checkWindows(windows);
   if (counts.length !== windows.length) throw new RangeError('one count per window');
   if (!Number.isFinite(nowMs)) throw new RangeError('nowMs must be a finite number');
-  const states = windows.map((window, index): WindowState => {
-    const count = counts[index] ?? 0;
-    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError('counts must be non-negative integers');
-    return { seconds: window.seconds, limit: window.limit, count, resetAt: windowEnd(nowMs, window.seconds) };
-  });
 
-  // A count above the limit is possible when a key's limit was lowered inside a window.
-  const full = states.filter((state) => state.count >= state.limit);
-  if (full.length > 0) {
-    const reported = full.reduce((a, b) => (resetsLater(b, a) ? b : a));
-    const retryAfter = Math.max(1, Math.ceil((reported.resetAt * 1000 - nowMs) / 1000));
-    return { allowed: false, limit: reported.limit, remaining: 0, resetAt: reported.resetAt, retryAfter };
+  // The reported window so far, among the full ones (if any) or among all.
+  let full = false;
+  let limit = 0;
+  let left = 0;
+  let resetAt = 0;
+  let seconds = 0;
+  for (let i = 0; i < windows.length; i++) {
+    const window = windows[i]!;
+    const count = counts[i]!;
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError('counts must be non-negative integers');
+    const windowReset = windowEnd(nowMs, window.seconds);
+    const later = i === 0 || resetsLater(windowReset, window.seconds, resetAt, seconds);
+    // A count above the limit is possible when a key's limit was lowered inside a window.
+    if (count >= window.limit) {
+      if (full && !later) continue;
+      full = true;
+    } else {
+      if (full) continue;
+      const windowLeft = window.limit - count - 1;
+      if (i > 0 && (windowLeft > left || (windowLeft === left && !later))) continue;
+      left = windowLeft;
+    }
+    limit = window.limit;
+    resetAt = windowReset;
+    seconds = window.seconds;
   }
 
-  const left = (state: WindowState) => state.limit - state.count - 1;
-  const reported = states.reduce((a, b) => {
-    if (left(a) !== left(b)) return left(b) < left(a) ? b : a;
-    return resetsLater(b, a) ? b : a;
-  });
-  return { allowed: true, limit: reported.limit, remaining: left(reported), resetAt: reported.resetAt, retryAfter: 0 };
+  if (full) {
+    const retryAfter = Math.max(1, Math.ceil((resetAt * 1000 - nowMs) / 1000));
+    return { allowed: false, limit, remaining: 0, resetAt, retryAfter };
+  }
+  return { allowed: true, limit, remaining: left, resetAt, retryAfter: 0 };
 }
 
-/** Whether `a` refills after `b`, the longer window breaking a tie so that the order of windows never matters. */
-function resetsLater(a: WindowState, b: WindowState): boolean {
-  return a.resetAt !== b.resetAt ? a.resetAt > b.resetAt : a.seconds > b.seconds;
+/** Whether a window refills after another, the longer window breaking a tie so that the order of windows never matters. */
+function resetsLater(resetAt: number, seconds: number, otherResetAt: number, otherSeconds: number): boolean {
+  return resetAt !== otherResetAt ? resetAt > otherResetAt : seconds > otherSeconds;
 }

@@ -14,6 +14,11 @@ export interface RateLimitStore {
    * whether to then let the request through is the caller's policy, not the store's.
    */
   consume(bucket: string, windows: readonly Window[], nowMs: number): Promise<RateLimitResult>;
+  /**
+   * Only where a store decides without I/O (in process): consume() answered at once, throwing where
+   * consume() rejects. The hot path uses it to answer a cached key without a Promise.
+   */
+  consumeNow?(bucket: string, windows: readonly Window[], nowMs: number): RateLimitResult;
   /** Stops background work; idempotent. After it, consume() rejects. */
   close(): Promise<void>;
 }
