@@ -4,19 +4,24 @@ import { createHash } from 'node:crypto';
  * JSON with object keys in sorted order at every depth: the same value always serializes the same way,
  * whatever order a client wrote its fields in. Array order is kept: it carries meaning.
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  // A body may nest arrays thousands deep within its size limit; recursing that far would overflow the stack.
+  if (depth >= MAX_DEPTH) return '"[nested too deep]"';
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item, depth + 1)).join(',')}]`;
   const entries = Object.keys(value as Record<string, unknown>)
     .sort()
     .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+    .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key], depth + 1)}`);
   return `{${entries.join(',')}}`;
 }
 
+const MAX_DEPTH = 64;
+
 /** A query string as a canonical object: parameters by name, each name's values in the order sent. */
 export function queryObject(search: string): Record<string, string[]> {
-  const query: Record<string, string[]> = {};
+  // No prototype: a parameter named `constructor` or `__proto__` is a name like any other.
+  const query: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const [name, value] of new URLSearchParams(search)) (query[name] ??= []).push(value);
   return query;
 }

@@ -8,14 +8,24 @@ const SECRET_FIELD = /authorization|password|passwd|secret|token|api_?key|creden
 /** Payloads are kept for the search, not as an archive: beyond this, only their size is kept. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
 
+/**
+ * PostgreSQL's jsonb can hold neither NUL nor a lone surrogate, and one such string (`?%00=1`, a JSON
+ * body's "\u0000") would fail the insert of its whole batch of events, again at every retry.
+ */
+function storable(text: string): string {
+  const wellFormed = text.isWellFormed() ? text : text.toWellFormed();
+  return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', '\uFFFD') : wellFormed;
+}
+
 function redactValue(value: unknown, depth: number): unknown {
-  if (typeof value === 'string') return value.replace(KEY_PATTERN, REDACTED);
+  if (typeof value === 'string') return storable(value).replace(KEY_PATTERN, REDACTED);
   if (value === null || typeof value !== 'object') return value;
   if (depth > 32) return REDACTED;
   if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
-  const out: Record<string, unknown> = {};
+  // No prototype, so that a field named `__proto__` (a query parameter may be) is kept as a field.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = SECRET_FIELD.test(key.replace(/[-\s]/g, '_')) ? REDACTED : redactValue(item, depth + 1);
+    out[storable(key)] = SECRET_FIELD.test(key.replace(/[-\s]/g, '_')) ? REDACTED : redactValue(item, depth + 1);
   }
   return out;
 }
