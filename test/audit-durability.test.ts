@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -199,6 +200,74 @@ async function auditedPaths(db: Db): Promise<string[]> {
   return rows.map((r) => r.path);
 }
 
+const CONVERSATIONS = '/api/v1/conversations?limit=1';
+
+/**
+ * Concurrent calls throughout an outage: a cached key on /api/v1/ping (answered without the database)
+ * and /api/v1/conversations (which reads it), each refusal checked for what a client needs to retry.
+ */
+class RestartLoad {
+  phase: 'up' | 'down' = 'up';
+  /** By route and status, the calls answered while the database was away. */
+  readonly down: Record<string, Tally> = {};
+  readonly failures: string[] = [];
+  readonly unclear: string[] = [];
+  readonly #answered: Tally = {};
+  readonly #okTimes: Record<string, number[]> = {};
+  #running = true;
+  readonly #loops: Promise<void>[];
+
+  constructor(
+    private readonly base: string,
+    private readonly secret: string,
+    perRoute = 4,
+  ) {
+    this.#loops = ['/api/v1/ping', CONVERSATIONS].flatMap((path) => Array.from({ length: perRoute }, () => this.#loop(path)));
+  }
+
+  async #loop(path: string): Promise<void> {
+    while (this.#running) {
+      try {
+        const response = await fetch(this.base + path, { headers: { authorization: `Bearer ${this.secret}` } });
+        const body = await response.text();
+        const status = String(response.status);
+        this.#answered[status] = (this.#answered[status] ?? 0) + 1;
+        if (response.status === 200) (this.#okTimes[path] ??= []).push(performance.now());
+        else if (response.status !== 503 || !/"service_unavailable"/.test(body) || !(Number(response.headers.get('retry-after')) > 0)) this.unclear.push(`${status} ${body}`);
+        if (this.phase === 'down') {
+          const tally = (this.down[path] ??= {});
+          tally[status] = (tally[status] ?? 0) + 1;
+        }
+      } catch (error) {
+        this.failures.push(`${path}: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  ok(path: string): number {
+    return this.#okTimes[path]?.length ?? 0;
+  }
+
+  /** How many 200s a route had got by `time`. */
+  okAt(path: string, time: number): number {
+    return (this.#okTimes[path] ?? []).filter((t) => t <= time).length;
+  }
+
+  firstOkSince(path: string, time: number): number | null {
+    return this.#okTimes[path]?.find((t) => t > time) ?? null;
+  }
+
+  answeredByStatus(): Tally {
+    return { ...this.#answered };
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#loops);
+  }
+}
+
 describe('audit durability: the database goes away and comes back (a private PostgreSQL)', { skip: privatePostgresSkipReason() ?? false, timeout: 120_000 }, () => {
   let postgres: PrivatePostgres | undefined;
   let db: Db | undefined;
@@ -253,6 +322,62 @@ describe('audit durability: the database goes away and comes back (a private Pos
     } finally {
       await postgres!.start();
       await app.close();
+    }
+  });
+
+  it('a real server under load: clear 503s while PostgreSQL is stopped, no crash, recovers by itself, writes every answered call', { timeout: 90_000 }, async () => {
+    // Its own database on the private server, and the server as `npm start` runs it (pool, no Redis).
+    const name = `restart_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: postgres!.url });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const databaseUrl = postgres!.url.replace(/\/postgres$/, `/${name}`);
+    const env = { DATABASE_URL: databaseUrl, DEFAULT_CEILING_PER_MINUTE: '1000000', LOG_LEVEL: 'warn' };
+    const server = await startServer(process.execPath, ['--import', 'tsx', `${ROOT}src/main.ts`], env, await freePort());
+    const load = new RestartLoad(server.url, await ownerKey(server.url));
+    try {
+      await until('load on both routes', 15_000, async () => load.ok('/api/v1/ping') > 50 && load.ok(CONVERSATIONS) > 50);
+
+      await postgres!.stop();
+      const stoppedAt = performance.now();
+      load.phase = 'down';
+      const state = () => `${JSON.stringify({ down: load.down, failures: load.failures.slice(0, 3), answered: load.answeredByStatus() })}\n${server.output()}`;
+      await until('calls needing the database refused while it is away', 15_000, async () => (load.down[CONVERSATIONS]?.['503'] ?? 0) >= 20).catch((error: Error) => {
+        throw new Error(`${error.message}: ${state()}`);
+      });
+      // Away for a few seconds, under load, before it comes back.
+      await until('three seconds of outage', 10_000, async () => performance.now() - stoppedAt > 3000);
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 503);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const queuedWhileDown = Number(/^latchkey_audit_events_queued (\d+)$/m.exec(metrics)?.[1]);
+      assert.ok(queuedWhileDown > 0, 'events wait in the queue while the database is away');
+      const downForMs = performance.now() - stoppedAt;
+
+      await postgres!.start();
+      const startedAt = performance.now();
+      load.phase = 'up';
+      // Recovery by itself: nothing is restarted or told; a generous bound, the measured figure is reported.
+      await until('a call needing the database answered again', 20_000, async () => load.firstOkSince(CONVERSATIONS, startedAt) !== null);
+      const recoveredMs = load.firstOkSince(CONVERSATIONS, startedAt)! - startedAt;
+      await until('readyz answering again', 20_000, async () => (await fetch(`${server.url}/readyz`)).status === 200);
+      await until('more load after recovery', 15_000, async () => load.ok(CONVERSATIONS) > load.okAt(CONVERSATIONS, startedAt) + 50);
+      await load.stop();
+
+      assert.equal(server.child.exitCode, null, `the server exited: ${state()}`);
+      assert.deepEqual(load.failures, [], 'every call answered: no connection refused or reset');
+      assert.deepEqual(load.unclear, [], 'every refusal is a 503 service_unavailable with Retry-After');
+      const answered = load.answeredByStatus();
+      const report = `answered ${JSON.stringify(answered)}; while down ${JSON.stringify(load.down)}; PostgreSQL away ${Math.round(downForMs)} ms with ${queuedWhileDown} events queued; first 200 needing the database ${Math.round(recoveredMs)} ms after it accepted connections again`;
+      process.stderr.write(`# PostgreSQL restarted under load: ${report}\n`);
+      assert.ok((load.down['/api/v1/ping']?.['200'] ?? 0) > 0, `a cached key is answered while the database is away: ${report}`);
+      // Every answered call is written, those answered while the database was away included.
+      await until('the buffered events written', 30_000, async () => JSON.stringify(await statusTally(databaseUrl)) === JSON.stringify(answered));
+      assert.deepEqual(await statusTally(databaseUrl), answered, report);
+    } finally {
+      await load.stop();
+      await postgres!.start();
+      await server.stop();
     }
   });
 

@@ -28,6 +28,9 @@ export function openDatabase(target: DatabaseTarget): { db: Db; kind: 'postgres'
     const pool = new pg.Pool({ connectionString: target.databaseUrl, max: target.poolSize ?? 10 });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => {});
+    // The pool listens only to idle clients: one checked out (a transaction between two queries) whose
+    // connection drops emits 'error' itself, which would crash the process. Its query fails anyway.
+    pool.on('connect', (client) => client.on('error', () => {}));
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres' };
   }
   const dataDir = target.dataDir ?? './data';
