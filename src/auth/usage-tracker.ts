@@ -30,7 +30,8 @@ export function createUsageTracker(db: Db, intervalMs = 1000): UsageTracker {
       // Key row first, then its secret: the order the keys service locks them in (rotate, revoke), so a
       // flush and a rotation of the same key wait for each other instead of deadlocking.
       for (const use of uses) {
-        const newer = sql<boolean>`last_used_at is null or last_used_at < ${use.at}`;
+        // Parenthesized: after Kysely's `id = $n and`, a bare `or` would match every key used before.
+        const newer = sql<boolean>`(last_used_at is null or last_used_at < ${use.at})`;
         await tx.updateTable('api_keys').set({ last_used_at: use.at, last_used_ip: use.ip }).where('id', '=', use.keyId).where(newer).execute();
         await tx
           .updateTable('api_key_secrets')
