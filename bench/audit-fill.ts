@@ -7,7 +7,9 @@
 import { sql } from 'kysely';
 import type { Db } from '../src/db/client.js';
 import { partitionName, startOfUtcDay, DAYS_AHEAD } from '../src/audit/retention.js';
-import { DAY_MS } from '../src/audit/hours.js';
+import { DAY_MS, HOUR_MS, dayOf } from '../src/audit/hours.js';
+import { burstHours, detectAnomalies, hourlyRowsFrom, ipDaysFrom, refusalScans, scanPrefilter } from '../src/audit/anomalies.js';
+import { createUsageRepo } from '../src/audit/usage-repo.js';
 
 export const WORKSPACE = 'ws_bench';
 export const BUSY_KEY = 'key_busy';
@@ -175,4 +177,44 @@ export async function fillAuditLog(db: Db, options: FillOptions): Promise<FillTi
 
   const analyzeMs = await timedMs(() => sql.raw(options.vacuum ? 'vacuum (analyze)' : 'analyze').execute(db));
   return { setupMs, eventsMs, rollupsMs, analyzeMs, totalMs: Number(process.hrtime.bigint() - started) / 1e6, partitions: days.length };
+}
+
+export interface ScanStep {
+  name: string;
+  ms: number;
+  rows: string;
+}
+
+/**
+ * The workspace anomaly scan's steps one by one, as the usage service runs them (there, the first three
+ * and the next two run in parallel): each timed once, warm, with what it returned. Shows which step a
+ * slow scan spends its time in.
+ */
+export async function scanSteps(db: Db, workspaceId: string, window: { from: Date; to: Date }): Promise<ScanStep[]> {
+  const repo = createUsageRepo();
+  const scope = { workspaceId };
+  const steps: ScanStep[] = [];
+  const step = async <T>(name: string, work: () => Promise<T>, rows: (result: T) => string): Promise<T> => {
+    await work();
+    const start = process.hrtime.bigint();
+    const result = await work();
+    steps.push({ name, ms: Number(process.hrtime.bigint() - start) / 1e6, rows: rows(result) });
+    return result;
+  };
+  const hours = await step('hourly totals (scanHourTotals, the prefiltered rollup read)', () => repo.scanHourTotals(db, scope, hourlyRowsFrom(window), window.to, scanPrefilter(window)), (r) => `${r.length} key-hours`);
+  const ipDays = await step('IP days (ipDays)', () => repo.ipDays(db, scope, ipDaysFrom(window), dayOf(window.to)), (r) => `${r.length} rows`);
+  const keys = await step('keys (keysOf)', () => repo.keysOf(db, workspaceId), (r) => `${r.length} keys`);
+  const scans = refusalScans(hours, window);
+  const bursts = burstHours(hours, window);
+  const refusedIps = await step('refused calls\' IPs (refusedIps, audit_events)', () => repo.refusedIps(db, workspaceId, scans), (r) => `${r.length} rows over ${scans.length} ranges`);
+  const burstKeys = [...new Set(bursts.map((b) => b.key_id))];
+  const burstFrom = new Date(Math.min(...bursts.map((b) => b.hour.getTime())));
+  const burstTo = new Date(Math.max(...bursts.map((b) => b.hour.getTime())) + HOUR_MS);
+  const burstCodes = await step(
+    `burst hours' error codes (errorCodes)`,
+    async () => (bursts.length === 0 ? [] : repo.errorCodes(db, workspaceId, burstKeys, burstFrom, burstTo)),
+    (r) => `${r.length} rows for ${bursts.length} burst hours of ${burstKeys.length} key(s)`,
+  );
+  await step('the rules in JS (detectAnomalies)', async () => detectAnomalies({ window, keys, hours, burstCodes, ipDays, refusedIps, scans }), (r) => `${r.length} anomalies`);
+  return steps;
 }

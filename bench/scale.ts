@@ -38,7 +38,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { createKeysRepo } from '../src/keys/keys-repo.js';
 import { hashSecret } from '../src/keys/key-format.js';
 import { createTestDatabase } from '../test/services.js';
-import { BUSY_KEY, fillAuditLog, OTHER_KEYS, WORKSPACE, type FillTimes } from './audit-fill.js';
+import { BUSY_KEY, fillAuditLog, OTHER_KEYS, scanSteps, WORKSPACE, type FillTimes, type ScanStep } from './audit-fill.js';
 import { ensureBuilt, machine, ROOT } from './lib.js';
 import { freePort, startServer, type RunningServer } from '../test/process.js';
 import { seedKeys } from './seed-keys.js';
@@ -455,6 +455,7 @@ async function main(): Promise<void> {
       }),
     ];
     const loadAfter = loadavg()[0] ?? 0;
+    const steps = await scanSteps(db, WORKSPACE, month);
     // The plans of the biggest reads, for the report (and to see what limits a slow one).
     const plans = {
       scanHours: await planOf(db, (ex) => scanHourTotalsQuery(ex, { workspaceId: WORKSPACE }, hourlyRowsFrom(month), now, scanPrefilter(month)).execute()),
@@ -464,7 +465,7 @@ async function main(): Promise<void> {
     const exports = [await timeExport(db, now, 'ndjson'), await timeExport(db, now, 'csv')];
     const size = await sizes(db);
     const diskFull = diskFree();
-    await writeReport({ fill, keysMs, small: lookups[0]!, large: lookups[1]!, servers, queries, plans, exports, size, load: [loadBefore, loadAfter], disk: [diskBefore, diskFull], wallMs: Date.now() - started });
+    await writeReport({ fill, keysMs, small: lookups[0]!, large: lookups[1]!, servers, queries, steps, plans, exports, size, load: [loadBefore, loadAfter], disk: [diskBefore, diskFull], wallMs: Date.now() - started });
   } finally {
     await db.destroy();
     await small?.drop();
@@ -474,6 +475,27 @@ async function main(): Promise<void> {
 }
 
 
+/** Why the workspace scan slows down as traffic per key grows (profiled on a 10M-event fill), and what would lift it. */
+const WHAT_LIMITS_THE_SCAN = `**What limits the scan** (profiled with EXPLAIN (ANALYZE, BUFFERS) on a 10M-event fill kept with --keep):
+
+1. *The hourly totals read is no longer prefiltered.* The prefilter keeps every hour of a key that reaches the
+   spike floor (100 requests in an hour) somewhere in the window. At 1M events only the busy key and one more do;
+   at 10M every key makes ~150 calls an hour, so all ~14,400 key-hours of 37 days come back: PostgreSQL aggregates
+   ~49,000 rollup rows into them (HashAggregate, then the CTE is scanned a second time for the spiking keys:
+   ~110 ms in EXPLAIN), and the rules in JS then walk them (25–70 ms). Its cost grows with keys × hours, and would
+   with more keys in a workspace. Would lift it: a key-hour rollup kept by the writer (key_id, hour, requests,
+   2xx…5xx, refused; one row per key and hour, read by (workspace_id, hour) with no GROUP BY), and the spike rule's
+   baseline computed in SQL (a window function per key) so that only candidate hours leave the database.
+2. *The refused calls' IPs read every event of each refused hour.* refusedIps is an index range per hour with
+   refusals on (key_id, id) or (created_at, id), then filters error_code = 'ip_not_allowed' on the heap: for the busy
+   key that is ~13,900 events per hour (~70,000 rows, ~2,700 buffers) to keep 200 (30 ms in EXPLAIN, 65–130 ms under
+   load). It grows with the refused key's traffic. Would lift it: a partial index
+   \`create index … on audit_events (key_id, id) where error_code = 'ip_not_allowed'\` (refusals are rare, so it is
+   tiny and cheap to keep), or the refusals' IPs kept in a rollup (key, day, IP, first/last seen, count) by the writer.
+
+Neither change is made here (src/audit is not this benchmark's to change).
+`;
+
 async function writeReport(r: {
   fill: FillTimes;
   keysMs: number;
@@ -481,6 +503,7 @@ async function writeReport(r: {
   large: Lookups;
   servers: ServerLookups[];
   queries: Measurement[];
+  steps: ScanStep[];
   plans: { scanHours: string; busyRoutes: string };
   exports: ExportRun[];
   size: Sizes;
@@ -589,6 +612,13 @@ ${r.queries.map(verdict).join('\n')}
 | --- | --- | --- | --- | --- |
 ${r.queries.map(queryRow).join('\n')}
 
+The scan's steps one at a time (warm, one run each; the service runs the first three, then the next two, in parallel):
+
+| step | ms | returned |
+| --- | --- | --- |
+${r.steps.map((step) => `| ${step.name} | ${step.ms.toFixed(1)} | ${step.rows} |`).join('\n')}
+
+${r.queries.some((m) => median(m.runs) >= TARGET_MS) ? WHAT_LIMITS_THE_SCAN : ''}
 Both read the rollups (audit_usage_hourly, audit_ip_daily), whose size grows with keys × hours × routes × statuses, not
 with the number of events; the only reads of audit_events are index ranges over the hours with refusals.
 
