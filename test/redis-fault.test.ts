@@ -1,11 +1,16 @@
 /**
- * Redis stopped under load, with three instances on one PostgreSQL database and a private Redis.
+ * Redis stopped (killed) or hanging (SIGSTOP) under load, with three instances on one PostgreSQL
+ * database and a private Redis.
  *
  * The documented behaviour (README, "Rate limits" and "Verification, caching and many instances"):
  * - requests keep being answered: rate limits fall back to each instance's own counts, so while Redis is
- *   away each instance allows up to the limit on its own (N instances: up to N × the limit), never fails closed;
- * - an instance whose pub/sub subscription dropped stops trusting its key cache and reads PostgreSQL on
- *   every request, so a revocation made on one instance is refused on every other from its next request;
+ *   away each instance allows up to the limit on its own (N instances: up to N × the limit), never fails
+ *   closed; a Redis that hangs costs a request at most the command timeout (500 ms), and one request per
+ *   second per instance while it lasts;
+ * - an instance whose pub/sub subscription dropped, or stopped answering its heartbeat, stops trusting its
+ *   key cache and reads PostgreSQL on every request, so a revocation made on one instance is refused on
+ *   every other from its next request (a change that could not be announced answers after a second, by
+ *   which time every instance has noticed);
  * - once Redis is back, every instance subscribes again and trusts its (emptied) cache, and the limits are
  *   shared and exact again.
  */
@@ -93,10 +98,25 @@ function backgroundLoad(servers: RunningServer[], secret: string, perInstance: n
 const revokeKey = (server: RunningServer, session: Session, keyId: string) =>
   fetch(`${server.url}/v1/workspaces/${session.workspaceId}/api-keys/${keyId}`, { method: 'DELETE', headers: session.headers });
 
-describe('Redis stopped under load: three instances on PostgreSQL and a private Redis', { skip, timeout: 120_000 }, () => {
+/** What goes wrong with Redis, and how it is put right. */
+interface Fault {
+  name: string;
+  begin(redis: PrivateRedis): Promise<void>;
+  end(redis: PrivateRedis): Promise<void>;
+}
+
+const faults: Fault[] = [
+  // SIGKILL: connections drop at once; it comes back empty (nothing is persisted) on the same port.
+  { name: 'Redis stopped', begin: (redis) => redis.stop(), end: (redis) => redis.start() },
+  // SIGSTOP: connections stay open and nothing answers, as with a hung server or a network that drops packets.
+  { name: 'Redis hanging', begin: async (redis) => redis.freeze(), end: async (redis) => redis.thaw() },
+];
+
+describe('Redis faults under load: three instances on PostgreSQL and a private Redis', { skip, timeout: 150_000 }, () => {
   let redis: PrivateRedis | undefined;
   let dropDatabase: (() => Promise<void>) | undefined;
   const servers: RunningServer[] = [];
+  let session: Session;
 
   before(async () => {
     redis = await startPrivateRedis();
@@ -106,6 +126,7 @@ describe('Redis stopped under load: three instances on PostgreSQL and a private 
     const start = async () => startServer(process.execPath, ['--import', 'tsx', `${ROOT}src/main.ts`], env, await freePort());
     servers.push(await start()); // migrations run once, before the others start
     servers.push(...(await Promise.all([start(), start()])));
+    session = await setUp(servers[0]!.url);
   });
 
   after(async () => {
@@ -114,81 +135,82 @@ describe('Redis stopped under load: three instances on PostgreSQL and a private 
     await redis?.destroy();
   });
 
-  it('answers throughout, revokes at once, limits per instance while down; shares and trusts again once back', { timeout: 90_000 }, async () => {
-    const [a, b, c] = servers as [RunningServer, RunningServer, RunningServer];
-    const session = await setUp(a.url);
-    const highLimit = { scopes: ['tickets:read'], rate_limit: { per_minute: 1_000_000 } };
-    const load = await createKey(session, { name: 'load', ...highLimit });
-    const leaked = await createKey(session, { name: 'leaked', ...highLimit });
-    const probe = await createKey(session, { name: 'probe', ...highLimit });
-    const limitedWhileDown = await createKey(session, { name: 'limited-down', scopes: ['tickets:read'], rate_limit: { per_minute: 10 } });
-    for (const server of servers) {
-      assert.equal(await trusted(server.url), 1, 'subscribed before the outage');
-      assert.equal(await status(server.url, leaked.secret), 200);
-    }
-
-    const traffic = backgroundLoad(servers, load.secret, 2);
-    try {
-      await until('load on every instance', 10_000, async () => traffic.answered() > 100);
-
-      // Redis goes away (SIGKILL), under load.
-      await redis!.stop();
-      const answeredAtStop = traffic.answered();
-      await until('every instance distrusting its cache', 10_000, async () => (await Promise.all(servers.map((s) => trusted(s.url)))).every((t) => t === 0));
-
-      // A revocation made on A is refused on B and C from their very next request: they read PostgreSQL.
-      const revoke = await revokeKey(a, session, leaked.id);
-      assert.equal(revoke.status, 200, `revoking while Redis is down: ${await revoke.text()}`);
-      assert.deepEqual([await status(b.url, leaked.secret), await status(c.url, leaked.secret), await status(a.url, leaked.secret)], [401, 401, 401]);
-
-      // Limits per instance: a 10-per-minute key allows 10 on each instance (30 across the three), not 10 in all.
-      await awayFromMinuteEdge();
-      const down = await burst(servers, limitedWhileDown.secret, 25);
-      assert.deepEqual(down.passed, [10, 10, 10], 'each instance counts on its own while Redis is away');
-      assert.deepEqual([...down.statuses].sort(), [200, 429]);
-      for (const server of servers) assert.ok((await fallbacks(server.url)) >= 25, 'the fallback decisions are counted');
-      await until('load answered while Redis is down', 10_000, async () => traffic.answered() > answeredAtStop + 200);
-      const answeredWhileDown = traffic.answered() - answeredAtStop;
-
-      // Redis comes back, empty (nothing is persisted), on the same port.
-      await redis!.start();
-      await until('every instance subscribed and trusting its cache again', 30_000, async () => (await Promise.all(servers.map((s) => trusted(s.url)))).every((t) => t === 1));
-      // The command connection reconnects on its own schedule: shared counting has resumed once a
-      // decision no longer falls back, on every instance.
-      await until('every instance counting in Redis again', 30_000, async () => {
-        const resumed = await Promise.all(
-          servers.map(async (server) => {
-            const before = await fallbacks(server.url);
-            assert.equal(await status(server.url, probe.secret), 200);
-            return (await fallbacks(server.url)) === before;
-          }),
-        );
-        return resumed.every(Boolean);
-      });
-      await traffic.stop();
-
-      const limitedAfter = await createKey(session, { name: 'limited-after', scopes: ['tickets:read'], rate_limit: { per_minute: 20 } });
-      await awayFromMinuteEdge();
-      const up = await burst(servers, limitedAfter.secret, 30);
-      assert.equal(up.passed.reduce((sum, n) => sum + n, 0), 20, `one shared limit again (per instance: ${up.passed.join(', ')})`);
-
-      // The cache is used again (hits), and changes reach it over pub/sub again.
-      const later = await createKey(session, { name: 'later', scopes: ['tickets:read'] });
+  for (const fault of faults) {
+    it(`${fault.name}: answers throughout, revokes at once, limits per instance; shares and trusts again once back`, { timeout: 60_000 }, async () => {
+      const [a, b, c] = servers as [RunningServer, RunningServer, RunningServer];
+      const highLimit = { scopes: ['tickets:read'], rate_limit: { per_minute: 1_000_000 } };
+      const load = await createKey(session, { name: 'load', ...highLimit });
+      const leaked = await createKey(session, { name: 'leaked', ...highLimit });
+      const probe = await createKey(session, { name: 'probe', ...highLimit });
+      const limitedWhileDown = await createKey(session, { name: 'limited-down', scopes: ['tickets:read'], rate_limit: { per_minute: 10 } });
       for (const server of servers) {
-        const hitsBefore = await cacheHits(server.url);
-        assert.equal(await status(server.url, later.secret), 200);
-        assert.equal(await status(server.url, later.secret), 200);
-        assert.ok((await cacheHits(server.url)) > hitsBefore, 'answered from the cache');
+        assert.equal(await trusted(server.url), 1, 'subscribed before the outage');
+        assert.equal(await status(server.url, leaked.secret), 200);
+        assert.equal(await status(server.url, leaked.secret), 200);
       }
-      assert.equal((await revokeKey(b, session, later.id)).status, 200);
-      assert.deepEqual(await Promise.all(servers.map((s) => status(s.url, later.secret))), [401, 401, 401]);
 
-      const report = `load key: ${JSON.stringify(traffic.tally)} (${answeredWhileDown} while Redis was down); 10-per-minute key while down: ${down.passed.join('/')} passed per instance; 20-per-minute key once back: ${up.passed.join('/')}`;
-      process.stderr.write(`# Redis fault: ${report}\n`);
-      assert.deepEqual(traffic.failures, [], report);
-      assert.deepEqual(Object.keys(traffic.tally), ['200'], `every load call answered 200, none refused, no 5xx: ${report}`);
-    } finally {
-      await traffic.stop();
-    }
-  });
+      const traffic = backgroundLoad(servers, load.secret, 2);
+      try {
+        await until('load on every instance', 10_000, async () => traffic.answered() > 100);
+
+        await fault.begin(redis!);
+        const answeredAtFault = traffic.answered();
+        await until('every instance distrusting its cache', 10_000, async () => (await Promise.all(servers.map((s) => trusted(s.url)))).every((t) => t === 0));
+
+        // A revocation made on A is refused on B and C from their very next request: they read PostgreSQL.
+        const revoke = await revokeKey(a, session, leaked.id);
+        assert.equal(revoke.status, 200, `revoking while Redis fails: ${await revoke.text()}`);
+        assert.deepEqual([await status(b.url, leaked.secret), await status(c.url, leaked.secret), await status(a.url, leaked.secret)], [401, 401, 401]);
+
+        // Limits per instance: a 10-per-minute key allows 10 on each instance (30 across the three), not 10 in all.
+        await awayFromMinuteEdge();
+        const down = await burst(servers, limitedWhileDown.secret, 25);
+        assert.deepEqual(down.passed, [10, 10, 10], 'each instance counts on its own while Redis fails');
+        assert.deepEqual([...down.statuses].sort(), [200, 429]);
+        for (const server of servers) assert.ok((await fallbacks(server.url)) >= 25, 'the fallback decisions are counted');
+        await until('load answered while Redis fails', 10_000, async () => traffic.answered() > answeredAtFault + 200);
+        const answeredDuringFault = traffic.answered() - answeredAtFault;
+
+        await fault.end(redis!);
+        await until('every instance subscribed and trusting its cache again', 30_000, async () => (await Promise.all(servers.map((s) => trusted(s.url)))).every((t) => t === 1));
+        // The command connection recovers on its own schedule: shared counting has resumed once a
+        // decision no longer falls back, on every instance.
+        await until('every instance counting in Redis again', 30_000, async () => {
+          const resumed = await Promise.all(
+            servers.map(async (server) => {
+              const before = await fallbacks(server.url);
+              assert.equal(await status(server.url, probe.secret), 200);
+              return (await fallbacks(server.url)) === before;
+            }),
+          );
+          return resumed.every(Boolean);
+        });
+        await traffic.stop();
+
+        const limitedAfter = await createKey(session, { name: 'limited-after', scopes: ['tickets:read'], rate_limit: { per_minute: 20 } });
+        await awayFromMinuteEdge();
+        const up = await burst(servers, limitedAfter.secret, 30);
+        assert.equal(up.passed.reduce((sum, n) => sum + n, 0), 20, `one shared limit again (per instance: ${up.passed.join(', ')})`);
+
+        // The cache is used again (hits), and changes reach it over pub/sub again.
+        const later = await createKey(session, { name: 'later', scopes: ['tickets:read'] });
+        for (const server of servers) {
+          const hitsBefore = await cacheHits(server.url);
+          assert.equal(await status(server.url, later.secret), 200);
+          assert.equal(await status(server.url, later.secret), 200);
+          assert.ok((await cacheHits(server.url)) > hitsBefore, 'answered from the cache');
+        }
+        assert.equal((await revokeKey(b, session, later.id)).status, 200);
+        assert.deepEqual(await Promise.all(servers.map((s) => status(s.url, later.secret))), [401, 401, 401]);
+
+        const report = `load key: ${JSON.stringify(traffic.tally)} (${answeredDuringFault} during the fault); 10-per-minute key during the fault: ${down.passed.join('/')} passed per instance; 20-per-minute key once back: ${up.passed.join('/')}`;
+        process.stderr.write(`# ${fault.name}: ${report}\n`);
+        assert.deepEqual(traffic.failures, [], report);
+        assert.deepEqual(Object.keys(traffic.tally), ['200'], `every load call answered 200, none refused, no 5xx: ${report}`);
+      } finally {
+        await traffic.stop();
+        await fault.end(redis!);
+      }
+    });
+  }
 });

@@ -15,6 +15,10 @@ export interface PrivateRedis {
   /** Kills it (SIGKILL), as when Redis crashes: clients see their connections drop at once. */
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** SIGSTOP: it stops answering but its connections stay open, as a hung server or a lost network does. */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
   /** Stops it if it runs. */
   destroy(): Promise<void>;
 }
@@ -80,7 +84,16 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       await server.stop();
       await server.start();
     },
-    destroy: () => server.stop(),
+    freeze() {
+      if (running()) child!.kill('SIGSTOP');
+    },
+    thaw() {
+      if (running()) child!.kill('SIGCONT');
+    },
+    async destroy() {
+      server.thaw(); // a stopped process does not act on SIGKILL's exit until it is continued on some systems
+      await server.stop();
+    },
   };
   await server.start();
   return server;
