@@ -596,7 +596,7 @@ alternating between the two servers, after 100 warm-up calls on other keys; then
 One request at a time; the client's time, fetch included. With ${n(KEYS)} keys the secrets are ones the in-process
 lookups did not read.
 
-| keys in the table | calls | lookups | p50 ms | p90 ms | p99 ms | max ms |
+| keys in the table | calls | count | p50 ms | p90 ms | p99 ms | max ms |
 | --- | --- | --- | --- | --- | --- | --- |
 ${r.servers.flatMap((v) => [serverRow(v, 'cold'), serverRow(v, 'cached')]).join('\n')}
 
