@@ -3,12 +3,14 @@ import type { Db } from './client.js';
 import * as initial from './migrations/0001_initial.js';
 import * as apiRecords from './migrations/0002_api_records.js';
 import * as audit from './migrations/0003_audit.js';
+import * as auditRefusalsIndex from './migrations/0004_audit_refusals_index.js';
 
 /** Migrations are listed here, not read from disk, so the built and the source trees run the same set. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_api_records': apiRecords,
   '0003_audit': audit,
+  '0004_audit_refusals_index': auditRefusalsIndex,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
