@@ -9,7 +9,23 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createKey, machine, mean, pinningDescription, ROOT, runLoad, setUp, startLatchkey, type LoadOptions, type LoadResult } from './lib.js';
+import {
+  createKey,
+  describeNon2xx,
+  machine,
+  markdownTable,
+  mean,
+  pinningDescription,
+  ROOT,
+  runLoad,
+  serverMicrosPerRequest,
+  setUp,
+  startLatchkey,
+  wholeNumberFlag,
+  type LoadOptions,
+  type LoadResult,
+} from './lib.js';
+import { profileHint } from './profile-hint.js';
 
 const TARGET_PERCENT = 85;
 // The highest workspace ceiling the server's config accepts (DEFAULT_CEILING_PER_MINUTE ≤ 1,000,000).
@@ -32,18 +48,12 @@ const { values: flags } = parseArgs({
   },
 });
 
-function wholeNumber(name: string, raw: string, min: number): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number, at least ${min}`);
-  return n;
-}
-
 const settings = {
-  durationSeconds: wholeNumber('duration', flags.duration, 1),
-  warmupSeconds: wholeNumber('warmup', flags.warmup, 0),
-  connections: wholeNumber('connections', flags.connections, 1),
-  pipelining: wholeNumber('pipelining', flags.pipelining, 1),
-  rounds: wholeNumber('rounds', flags.rounds, 1),
+  durationSeconds: wholeNumberFlag('duration', flags.duration, 1),
+  warmupSeconds: wholeNumberFlag('warmup', flags.warmup, 0),
+  connections: wholeNumberFlag('connections', flags.connections, 1),
+  pipelining: wholeNumberFlag('pipelining', flags.pipelining, 1),
+  rounds: wholeNumberFlag('rounds', flags.rounds, 1),
 };
 const profileDir = flags['cpu-prof'];
 
@@ -96,17 +106,14 @@ async function main(): Promise<number> {
   if (profileDir) {
     // Startup (PGlite, migrations) and setup are in the profile too: a window keeps one target's measured runs.
     process.stdout.write(`${summaryTable([ceiling, hot])}\n\nprofile in ${profileDir} (a profiled server is slower: nothing saved). Summarize one target with\n`);
-    for (const target of [ceiling, hot]) {
-      const window = `--from ${target.runs[0]?.measuredFromUs} --to ${target.runs.at(-1)?.measuredToUs}`;
-      process.stdout.write(`  ${target.name}: node --import tsx bench/cpu-profile-top.ts ${window} ${profileDir}/<file>.cpuprofile\n`);
-    }
+    for (const target of [ceiling, hot]) process.stdout.write(`${profileHint(profileDir, target.name, target.runs)}\n`);
     return 0;
   }
 
   const ratio = (100 * mean(hot.runs.map((r) => r.requestsPerSecond))) / mean(ceiling.runs.map((r) => r.requestsPerSecond));
-  const failures = [ceiling, hot].flatMap((t) => t.runs.filter((r) => r.errors > 0 || r.non2xx > 0).map((r) => `${t.name}: ${describeFailures(r)}`));
+  const failures = [ceiling, hot].flatMap((t) => t.runs.filter((r) => r.errors > 0 || r.non2xx > 0).map((r) => `${t.name}: ${describeNon2xx(r)}`));
   // The same comparison in server CPU time per request (NaN without /proc).
-  const cpuRatio = (100 * mean(ceiling.runs.map(cpuPerRequest))) / mean(hot.runs.map(cpuPerRequest));
+  const cpuRatio = (100 * mean(ceiling.runs.map(serverMicrosPerRequest))) / mean(hot.runs.map(serverMicrosPerRequest));
   const report = markdown([ceiling, hot], ratio, cpuRatio, failures, server.storage);
   await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
   await writeFile(join(ROOT, 'bench', 'results', 'hot-path.md'), report);
@@ -123,11 +130,6 @@ async function main(): Promise<number> {
   return 0; // a missed target is a finding, not a failure
 }
 
-function describeFailures(r: LoadResult): string {
-  const codes = Object.entries(r.statusCodes).filter(([code]) => !code.startsWith('2')).map(([code, n]) => `${n} × ${code}`);
-  return [...codes, `${r.errors} connection errors`].join(', ');
-}
-
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
 /** Means over the rounds; the raw rounds are in the Markdown report. */
@@ -141,11 +143,11 @@ function summaryTable(targets: Target[]): string {
     String(t.runs.reduce((sum, r) => sum + r.errors, 0)),
     String(t.runs.reduce((sum, r) => sum + r.non2xx, 0)),
     cpu(mean(t.runs.map((r) => r.serverCpuPercent ?? Number.NaN))),
-    fmt(mean(t.runs.map(cpuPerRequest)), 0),
+    fmt(mean(t.runs.map(serverMicrosPerRequest)), 0),
     cpu(mean(t.runs.map((r) => r.clientCpuPercent))),
     cpu(mean(t.runs.map((r) => r.otherCpuPercent ?? Number.NaN))),
   ]);
-  return table(['target (mean of rounds)', 'req/s', 'mean ms', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'server µs/req', 'client CPU', 'other CPU'], rows);
+  return markdownTable(['target (mean of rounds)', 'req/s', 'mean ms', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'server µs/req', 'client CPU', 'other CPU'], rows);
 }
 
 function rawTable(targets: Target[]): string {
@@ -160,22 +162,15 @@ function rawTable(targets: Target[]): string {
       String(r.errors),
       JSON.stringify(r.statusCodes),
       cpu(r.serverCpuPercent ?? Number.NaN),
-      fmt(cpuPerRequest(r), 0),
+      fmt(serverMicrosPerRequest(r), 0),
       cpu(r.clientCpuPercent),
       cpu(r.otherCpuPercent ?? Number.NaN),
     ]),
   );
-  return table(['target', 'round', 'req/s', 'mean ms', 'p50 ms', 'p99 ms', 'errors', 'status codes', 'server CPU', 'server µs/req', 'client CPU', 'other CPU'], rows);
+  return markdownTable(['target', 'round', 'req/s', 'mean ms', 'p50 ms', 'p99 ms', 'errors', 'status codes', 'server CPU', 'server µs/req', 'client CPU', 'other CPU'], rows);
 }
-
-/** Server CPU time per request: steadier than req/s when the server's core is shared or not saturated. */
-const cpuPerRequest = (r: LoadResult) => ((r.serverCpuPercent ?? Number.NaN) / 100) * 1e6 / r.requestsPerSecond;
 
 const cpu = (percent: number) => (Number.isNaN(percent) ? 'n/a' : `${fmt(percent, 0)}%`);
-
-function table(header: string[], rows: string[][]): string {
-  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
-}
 
 function markdown(targets: Target[], ratio: number, cpuRatio: number, failures: string[], storage: string): string {
   const m = machine();

@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.js';
 import { AppError } from '../http/errors.js';
-import { hashSecret, isWellFormedSecret } from '../keys/key-format.js';
+import { hashSecret, isWellFormedSecret, secretLength } from '../keys/key-format.js';
 import type { KeysRepo } from '../keys/keys-repo.js';
 import { secretState } from '../keys/lifecycle.js';
 import { keyWindows, MINUTE, type RateLimitResult } from '../ratelimit/decision.js';
@@ -98,6 +98,7 @@ function toVerified(row: NonNullable<Awaited<ReturnType<KeysRepo['findBySecretHa
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
   const { cache, rateLimits } = deps;
+  const keyLength = secretLength(deps.keyPrefix);
   const consumeNow = rateLimits.consumeNow?.bind(rateLimits);
   /** Source IPs that used up their failure budget, and until when (ms): refused before any lookup. */
   const blocked = new Map<string, number>();
@@ -170,10 +171,14 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       const now = deps.now();
       const token = bearerToken(authorization);
       if (!token) throw unauthorized('missing_api_key', 'Send your API key as Authorization: Bearer <key>.');
-      if (!isWellFormedSecret(token, deps.keyPrefix)) throw unauthorized('invalid_api_key', INVALID_KEY);
-
+      // Every key of ours has the same length: anything else is refused before it costs a hash.
+      if (token.length !== keyLength) throw unauthorized('invalid_api_key', INVALID_KEY);
       const hash = hashSecret(token);
       const cached = cache.get(hash);
+      // The format and checksum check, before storage as PRODUCT.md orders it, but only for what the cache
+      // does not know: a cached secret (known, or known not to exist) passed it when it was first looked
+      // up, and SHA-256 ties the hash to that very string, so checking again would answer the same.
+      if (cached === undefined && !isWellFormedSecret(token, deps.keyPrefix)) throw unauthorized('invalid_api_key', INVALID_KEY);
       if (blocked.size > 0 && !cached) {
         const until = blocked.get(sourceIp);
         const nowMs = now.getTime();

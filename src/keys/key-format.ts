@@ -77,8 +77,7 @@ for (let i = 0; i < BASE62.length; i++) BASE62_CODES[BASE62.charCodeAt(i)] = 1;
  * substrings) and checks the characters and sums the CRC in the same pass.
  */
 export function secretMode(secret: string, brand: string): Mode | null {
-  const modeAt = brand.length + 1;
-  const randomAt = modeAt + 5;
+  const randomAt = brand.length + 6;
   const sumAt = randomAt + RANDOM_LENGTH;
   const length = sumAt + CHECKSUM_LENGTH;
   if (secret.length !== length || !secret.startsWith(brand) || !BRAND.test(brand)) return null;
@@ -97,6 +96,11 @@ export function secretMode(secret: string, brand: string): Mode | null {
     sum = (sum - (sum % 62)) / 62;
   }
   return mode;
+}
+
+/** The length of every key of this brand: `{brand}_{mode}_` then the random part and the checksum. */
+export function secretLength(brand: string): number {
+  return brand.length + 6 + RANDOM_LENGTH + CHECKSUM_LENGTH;
 }
 
 /** Whether `secret` has the shape, brand and checksum of one of our keys (see secretMode). */

@@ -30,7 +30,7 @@ export const MINUTE = 60;
 export const HOUR = 3600;
 
 /** Beyond these a window is a typo, not a policy; they also keep Redis key names short. */
-const MAX_WINDOWS = 8;
+export const MAX_WINDOWS = 8;
 const MAX_WINDOW_SECONDS = 31 * 24 * HOUR;
 
 /** Unix second at which the window of this length that contains `nowMs` began; it names the window. */
@@ -104,6 +104,11 @@ export function checkWindows(windows: readonly Window[]): void {
  */
 export function decide(windows: readonly Window[], counts: readonly number[], nowMs: number): RateLimitResult {
   checkWindows(windows);
+  return decideChecked(windows, counts, nowMs);
+}
+
+/** decide() for windows the caller has just passed through checkWindows (the in-process store does, first). */
+export function decideChecked(windows: readonly Window[], counts: readonly number[], nowMs: number): RateLimitResult {
   if (counts.length !== windows.length) throw new RangeError('one count per window');
   if (!Number.isFinite(nowMs)) throw new RangeError('nowMs must be a finite number');
 

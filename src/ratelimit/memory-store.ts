@@ -1,4 +1,4 @@
-import { checkWindows, decide, windowStart, type RateLimitResult, type Window } from './decision.js';
+import { checkWindows, decideChecked, MAX_WINDOWS, windowStart, type RateLimitResult, type Window } from './decision.js';
 import { checkBucket, storeClosedError, type RateLimitStore } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -48,9 +48,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
   const buckets = new Map<string, Bucket>();
   /** Counts moves to the end, as a clock for touchedAt. */
   let moves = 0;
-  // Scratch space for one decision: consumeNow() runs to the end before the next starts, so one set is enough.
-  const counters: Counter[] = [];
-  const counts: number[] = [];
+  // Scratch space for one decision, one pair per number of windows (resizing an array costs more than
+  // the decision): consumeNow() runs to the end before the next starts, so one pair of each is enough.
+  const scratch = Array.from({ length: MAX_WINDOWS + 1 }, (_, n) => ({
+    counters: Array.from({ length: n }, (): Counter => ({ start: 0, count: 0 })),
+    counts: Array.from({ length: n }, () => 0),
+  }));
   let closed = false;
 
   const timer = setInterval(() => sweep(clock()), options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
@@ -107,14 +110,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
     if (closed) throw storeClosedError();
     checkWindows(windows);
     const bucket = touch(id);
-    counters.length = windows.length;
-    counts.length = windows.length;
+    const { counters, counts } = scratch[windows.length]!;
     for (let i = 0; i < windows.length; i++) {
       const counter = counterOf(bucket, windows[i]!.seconds, nowMs);
       counters[i] = counter;
       counts[i] = counter.count;
     }
-    const result = decide(windows, counts, nowMs);
+    const result = decideChecked(windows, counts, nowMs);
     if (result.allowed) for (let i = 0; i < windows.length; i++) counters[i]!.count += 1;
     return result;
   }
