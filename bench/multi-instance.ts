@@ -143,7 +143,13 @@ interface WindowCount {
   partial: boolean;
 }
 
-async function limitExactness(fleet: Latchkey[], session: Session): Promise<{ windows: WindowCount[]; requests: number; perInstance: number[] }> {
+async function fallbackDecisions(url: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^latchkey_rate_limit_fallbacks_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
+}
+
+async function limitExactness(fleet: Latchkey[], session: Session): Promise<{ windows: WindowCount[]; requests: number; perInstance: number[]; fallbacks: number[] }> {
+  const fallbacksBefore = await Promise.all(fleet.map((s) => fallbackDecisions(s.url)));
   const key = await createKey(session, { name: 'exactness', scopes: ['conversations:read'], rate_limit: { per_minute: settings.limit } });
   const byReset = new Map<number, { passed: number; refused: number; other: number }>();
   const perInstance = fleet.map(() => 0);
@@ -180,7 +186,8 @@ async function limitExactness(fleet: Latchkey[], session: Session): Promise<{ wi
   const windows = [...byReset.entries()]
     .sort(([a], [b]) => a - b)
     .map(([resetUnix, c]) => ({ resetUnix, ...c, partial: resetUnix < firstWholeEnd || resetUnix * 1000 > endsAt }));
-  return { windows, requests, perInstance };
+  const fallbacksAfter = await Promise.all(fleet.map((s) => fallbackDecisions(s.url)));
+  return { windows, requests, perInstance, fallbacks: fallbacksAfter.map((n, i) => n - fallbacksBefore[i]!) };
 }
 
 function limitSection(result: Awaited<ReturnType<typeof limitExactness>>): string {
@@ -193,7 +200,7 @@ ${settings.limitConcurrency} concurrent callers per instance for ${settings.limi
 
 ${table(['window from (UTC)', 'to', 'covered', '2xx', '429', 'other'], rows)}
 
-2xx per instance over the run: ${result.perInstance.map((n, i) => `${'ABC'[i]} ${n}`).join(', ')}.
+2xx per instance over the run: ${result.perInstance.map((n, i) => `${'ABC'[i]} ${n}`).join(', ')}. Decisions made without Redis (\`latchkey_rate_limit_fallbacks_total\`, where limits hold per instance only): ${result.fallbacks.map((n, i) => `${'ABC'[i]} ${n}`).join(', ')}.
 Whole windows covered: ${whole.length}${whole.length < 2 ? ' (fewer than two: run longer with --limit-seconds)' : ''}; windows with more than ${settings.limit} 2xx: **${over.length}**${over.length === 0 ? ' (never above the limit)' : ` — ${over.map((w) => w.passed).join(', ')}: **limit exceeded**`}.
 `;
 }
