@@ -7,9 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openDatabase, type Db } from '../src/db/client.js';
-import { migrateToLatest } from '../src/db/migrate.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Db } from '../src/db/client.js';
 import { freePort, startServer } from '../test/process.js';
 import { createTestDatabase } from '../test/services.js';
 
@@ -77,6 +76,11 @@ export async function startLatchkey(options: LatchkeyOptions = {}): Promise<Latc
   try {
     if (options.postgres) database = await createTestDatabase();
     if (options.beforeStart) {
+      // The schema of the code the server runs: dist/ can lag behind src/ (a migration added, not yet built).
+      const tree = options.audit === undefined ? 'dist' : 'src';
+      const load = async <T>(file: string) => (await import(pathToFileURL(join(ROOT, tree, 'db', file)).href)) as T;
+      const { openDatabase } = await load<typeof import('../src/db/client.js')>('client.js');
+      const { migrateToLatest } = await load<typeof import('../src/db/migrate.js')>('migrate.js');
       const { db } = openDatabase({ databaseUrl: database?.url, dataDir });
       try {
         await migrateToLatest(db);

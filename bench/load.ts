@@ -21,13 +21,13 @@ function rotating(next: () => Record<string, string>, wrapped: () => boolean = (
   return { requests: [{ setupRequest: (request) => ({ ...request, headers: { ...headers, ...next() } }) }], wrapped };
 }
 
-function keyRotation(slice: { file: string; from?: number; to?: number }): Rotation {
+function keyRotation(slice: { file: string; from?: number; to?: number }): Rotation & { count: number } {
   const lines = readFileSync(slice.file, 'utf8').split('\n').filter((line) => line.length > 0);
   const keys = lines.slice(slice.from ?? 0, slice.to ?? lines.length);
   if (keys.length === 0) throw new Error(`no keys in lines [${slice.from}, ${slice.to}) of the secrets file`);
   let next = 0;
   let wrapped = false;
-  return rotating(
+  const rotation = rotating(
     () => {
       if (next === keys.length) {
         next = 0;
@@ -37,6 +37,7 @@ function keyRotation(slice: { file: string; from?: number; to?: number }): Rotat
     },
     () => wrapped,
   );
+  return { ...rotation, count: keys.length };
 }
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -93,8 +94,8 @@ const rate = options.rate === undefined ? {} : { overallRate: options.rate };
 
 // JIT, key cache and connection setup happen here, not in the figures. A warm-up key slice is sent once.
 if (options.warmupKeys) {
-  const warmup = requestsFor('warmup');
-  await autocannon({ ...base, ...rate, requests: warmup?.requests, amount: (options.warmupKeys.to ?? 0) - (options.warmupKeys.from ?? 0) });
+  const warmup = keyRotation(options.warmupKeys);
+  await autocannon({ ...base, ...rate, requests: warmup.requests, amount: warmup.count });
 } else if (options.warmupSeconds > 0) {
   await autocannon({ ...base, ...rate, duration: options.warmupSeconds, requests: requestsFor('warmup')?.requests });
 }

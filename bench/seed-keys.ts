@@ -10,6 +10,7 @@
  *
  * Rows go in chunks, one `insert … select from unnest(…)` per table and chunk, in one transaction per chunk.
  */
+import { rmSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,8 +127,17 @@ export async function writeSecretsFile(secrets: readonly string[]): Promise<Secr
   const dir = await mkdtemp(join(tmpdir(), 'latchkey-bench-secrets-'));
   await chmod(dir, 0o700);
   const path = join(dir, 'secrets.txt');
+  // Also on an exit that skips the caller's cleanup (Ctrl-C: startLatchkey stops the server and exits).
+  const onExit = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', onExit);
   await writeFile(path, `${secrets.join('\n')}\n`, { mode: 0o600 });
-  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    path,
+    remove: async () => {
+      process.off('exit', onExit);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function readSecretsFile(path: string): Promise<string[]> {
