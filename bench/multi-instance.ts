@@ -77,8 +77,16 @@ async function call(url: string, secret: string): Promise<Response> {
 interface ThroughputRun {
   label: string;
   perInstance: LoadResult[];
+  /** Key-cache lookups during the run (warm-up included), from each instance's /metrics. */
+  cache: { hit: number; miss: number }[];
   /** The whole machine's busy CPU during the run (warm-up included), in % of one core. */
   machineBusyPercent: number;
+}
+
+async function cacheLookups(url: string): Promise<{ hit: number; miss: number }> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const read = (result: string) => Number(new RegExp(`^latchkey_key_cache_lookups_total\\{result="${result}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
+  return { hit: read('hit'), miss: read('miss') };
 }
 
 async function throughput(fleet: Latchkey[], session: Session): Promise<ThroughputRun[]> {
@@ -86,6 +94,7 @@ async function throughput(fleet: Latchkey[], session: Session): Promise<Throughp
   const headers = { authorization: `Bearer ${key.secret}` };
   for (const server of fleet) if ((await call(server.url, key.secret)).status !== 200) throw new Error('ping did not answer 200 (is dist/ stale? npm run build)');
   const load = async (label: string, servers: Latchkey[]): Promise<ThroughputRun> => {
+    const cacheBefore = await Promise.all(servers.map((server) => cacheLookups(server.url)));
     const busyBefore = machineBusySeconds();
     const startedAt = performance.now();
     const perInstance = await Promise.all(
@@ -94,7 +103,9 @@ async function throughput(fleet: Latchkey[], session: Session): Promise<Throughp
       ),
     );
     const busy = (machineBusySeconds() ?? Number.NaN) - (busyBefore ?? Number.NaN);
-    return { label, perInstance, machineBusyPercent: (100 * busy) / ((performance.now() - startedAt) / 1000) };
+    const cacheAfter = await Promise.all(servers.map((server) => cacheLookups(server.url)));
+    const cache = cacheAfter.map((after, i) => ({ hit: after.hit - cacheBefore[i]!.hit, miss: after.miss - cacheBefore[i]!.miss }));
+    return { label, perInstance, cache, machineBusyPercent: (100 * busy) / ((performance.now() - startedAt) / 1000) };
   };
   const runs: ThroughputRun[] = [];
   runs.push(await load('one instance (A) alone', fleet.slice(0, 1)));
@@ -106,9 +117,9 @@ async function throughput(fleet: Latchkey[], session: Session): Promise<Throughp
 
 function throughputSection(runs: ThroughputRun[]): string {
   const rows = runs.flatMap((run) => [
-    ...run.perInstance.map((r, i) => [run.label, 'ABC'[i]!, fmt(r.requestsPerSecond, 0), fmt(r.meanMs, 2), String(r.p99Ms), String(r.errors), String(r.non2xx), `${fmt(r.serverCpuPercent ?? Number.NaN, 0)}%`, `${fmt(r.clientCpuPercent, 0)}%`]),
+    ...run.perInstance.map((r, i) => [run.label, 'ABC'[i]!, fmt(r.requestsPerSecond, 0), fmt(r.meanMs, 2), String(r.p99Ms), String(r.errors), String(r.non2xx), `${fmt(r.serverCpuPercent ?? Number.NaN, 0)}%`, fmt(microsecondsPerRequest(r), 0), `${fmt(r.clientCpuPercent, 0)}%`, `${run.cache[i]!.hit} / ${run.cache[i]!.miss}`]),
     ...(run.perInstance.length > 1
-      ? [[`**${run.label}: total**`, '', `**${fmt(sum(run.perInstance.map((r) => r.requestsPerSecond)), 0)}**`, '', '', String(sum(run.perInstance.map((r) => r.errors))), String(sum(run.perInstance.map((r) => r.non2xx))), `${fmt(sum(run.perInstance.map((r) => r.serverCpuPercent ?? Number.NaN)), 0)}%`, `${fmt(sum(run.perInstance.map((r) => r.clientCpuPercent)), 0)}%`]]
+      ? [[`**${run.label}: total**`, '', `**${fmt(sum(run.perInstance.map((r) => r.requestsPerSecond)), 0)}**`, '', '', String(sum(run.perInstance.map((r) => r.errors))), String(sum(run.perInstance.map((r) => r.non2xx))), `${fmt(sum(run.perInstance.map((r) => r.serverCpuPercent ?? Number.NaN)), 0)}%`, '', `${fmt(sum(run.perInstance.map((r) => r.clientCpuPercent)), 0)}%`, '']]
       : []),
   ]);
   const one = sum(runs[0]?.perInstance.map((r) => r.requestsPerSecond) ?? []);
@@ -117,13 +128,16 @@ function throughputSection(runs: ThroughputRun[]): string {
 
 ${settings.connections} connections per instance, ${settings.warmupSeconds} s warm-up, ${settings.durationSeconds} s measured; one autocannon process per instance, all started together.
 
-${table(['run', 'instance', 'req/s', 'mean ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'client CPU'], rows)}
+${table(['run', 'instance', 'req/s', 'mean ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'server µs/req', 'client CPU', 'cache hits / misses'], rows)}
 
 Three instances answered **${fmt(three, 0)} req/s** in all, ${fmt(one > 0 ? three / one : Number.NaN, 2)} × one instance alone (${fmt(one, 0)} req/s).
 The whole machine was busy ${runs.map((run) => `${fmt(run.machineBusyPercent, 0)}% (${run.label})`).join(' and ')} of ${machine().cores * 100}%, everything included (servers, load generators, Redis, PostgreSQL, other work).
 ${pinningNote()}
 `;
 }
+
+/** Server CPU time per request, audit log and the Redis round trip included. */
+const microsecondsPerRequest = (r: LoadResult) => (((r.serverCpuPercent ?? Number.NaN) / 100) * 1e6) / r.requestsPerSecond;
 
 function pinningNote(): string {
   return machine().cores <= 2
