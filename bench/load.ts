@@ -47,9 +47,10 @@ const random62 = (length: number) => Array.from(randomBytes(length), (b) => BASE
 function attackRotation(attack: AttackOptions): Rotation {
   const brand = attack.keyPrefix ?? 'lk';
   // More than the server's 10k cache of unknown secrets: every made-up key is a lookup in storage.
+  // As many garbage ones, so that with both kinds each is half of the traffic.
   const madeUp = attack.kinds.includes('made-up') ? Array.from({ length: 50_000 }, () => generateSecret(brand, 'live')) : [];
   const garbage = attack.kinds.includes('garbage')
-    ? Array.from({ length: 10_000 }, (_, i) => {
+    ? Array.from({ length: 50_000 }, (_, i) => {
         const real = generateSecret(brand, 'live');
         switch (i % 5) {
           case 0: // right shape, wrong checksum

@@ -30,8 +30,10 @@ import {
 } from './lib.js';
 import { seedKeys, seedWorkspace, writeSecretsFile, type SecretsFile } from './seed-keys.js';
 
-/** Growth over the soak's second half above this (MB of RSS per minute) counts as growing. */
+/** A rise of the post-GC floor of RSS above this (MB per minute) counts as growing. */
 const GROWTH_MB_PER_MIN = 1;
+/** The soak is cut into this many windows; each window's lowest RSS is the floor the garbage collector gets back to. */
+const FLOOR_WINDOWS = 5;
 
 const { values: flags } = parseArgs({
   options: {
@@ -171,12 +173,12 @@ async function main(): Promise<number> {
   }
 
   const summary = soakSummary(soak);
-  const grows = summary.rssSlope > GROWTH_MB_PER_MIN;
+  const grows = summary.floorRise > GROWTH_MB_PER_MIN;
   const name = flags.postgres ? 'memory-postgres.md' : 'memory.md';
   await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
   await writeFile(join(ROOT, 'bench', 'results', name), markdown(snapshots, soak, summary, grows, soakLoad, failures, server.storage));
   process.stdout.write(`\n${snapshotTable(snapshots)}\n\n${summaryTable(summary)}\n\n`);
-  process.stdout.write(`soak: RSS ${summary.rssSlope >= 0 ? '+' : ''}${summary.rssSlope.toFixed(2)} MB/min over the second half: ${grows ? 'GROWS' : 'flat'} (threshold ${GROWTH_MB_PER_MIN} MB/min)\n`);
+  process.stdout.write(`soak: post-GC RSS floor ${signed(summary.floorRise)} MB/min: ${grows ? 'GROWS' : 'flat'} (threshold ${GROWTH_MB_PER_MIN} MB/min)\n`);
   process.stdout.write(`written to bench/results/${name}\n`);
   if (failures.length > 0) {
     process.stderr.write(`\nINVALID RUN: responses other than 2xx or connection errors:\n  ${failures.join('\n  ')}\n`);
@@ -192,6 +194,11 @@ interface SoakSummary {
   heap: { start: number; min: number; max: number; end: number };
   rssSlope: number;
   heapSlope: number;
+  /** Lowest RSS and heap used of each window of the soak, in order. */
+  rssFloors: number[];
+  heapFloors: number[];
+  /** From the second window's floor to the last one's, MB per minute: the verdict (see markdown). */
+  floorRise: number;
   samples: number;
 }
 
@@ -214,16 +221,29 @@ function soakSummary(samples: Sample[]): SoakSummary {
   // The first half holds the settling (JIT, pools, the heap finding its size); growth that is a leak goes on after it.
   const half = (samples.at(-1)?.t ?? 0) / 2;
   const secondHalf = samples.filter((s) => s.t >= half);
+  const end = samples.at(-1)?.t ?? 0;
+  const windows = Array.from({ length: FLOOR_WINDOWS }, (_, i) =>
+    samples.filter((s) => s.t >= (i * end) / FLOOR_WINDOWS && (s.t < ((i + 1) * end) / FLOOR_WINDOWS || i === FLOOR_WINDOWS - 1)),
+  ).filter((w) => w.length > 0);
+  const rssFloors = windows.map((w) => Math.min(...w.map((s) => s.rssMb)));
+  const heapFloors = windows.map((w) => Math.min(...w.map((s) => s.heapUsedMb)));
+  // The first window holds the settling; from the second window's middle to the last one's.
+  const minutes = ((windows.length - 2) * end) / FLOOR_WINDOWS / 60;
+  const floorRise = windows.length >= 3 ? ((rssFloors.at(-1) as number) - (rssFloors[1] as number)) / minutes : Number.NaN;
   return {
     rss: series((s) => s.rssMb),
     heap: series((s) => s.heapUsedMb),
     rssSlope: slope(secondHalf.map((s) => [s.t, s.rssMb])),
     heapSlope: slope(secondHalf.map((s) => [s.t, s.heapUsedMb])),
+    rssFloors,
+    heapFloors,
+    floorRise,
     samples: samples.length,
   };
 }
 
 const f0 = (n: number) => n.toFixed(0);
+const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
 const f1 = (n: number) => n.toFixed(1);
 
 function snapshotTable(snapshots: Snapshot[]): string {
@@ -245,7 +265,8 @@ function snapshotTable(snapshots: Snapshot[]): string {
 
 function summaryTable(s: SoakSummary): string {
   const row = (name: string, v: SoakSummary['rss'], perMin: number) => [name, f1(v.start), f1(v.min), f1(v.max), f1(v.end), `${perMin >= 0 ? '+' : ''}${perMin.toFixed(2)}`];
-  return markdownTable(['soak series (MB)', 'start', 'min', 'max', 'end', 'slope over the second half, MB/min'], [row('RSS', s.rss, s.rssSlope), row('heap used', s.heap, s.heapSlope)]);
+  const table = markdownTable(['soak series (MB)', 'start', 'min', 'max', 'end', 'slope over the second half, MB/min'], [row('RSS', s.rss, s.rssSlope), row('heap used', s.heap, s.heapSlope)]);
+  return `${table}\n\nLowest RSS of each fifth of the soak (MB): ${s.rssFloors.map(f1).join(', ')}; lowest heap used: ${s.heapFloors.map(f1).join(', ')}.`;
 }
 
 function markdown(snapshots: Snapshot[], soak: Sample[], summary: SoakSummary, grows: boolean, soakLoad: LoadResult | undefined, failures: string[], storage: string): string {
@@ -273,7 +294,11 @@ RSS is VmRSS from /proc (the whole process: V8 heap, Node's buffers${storage ===
 
 ${summaryTable(summary)}
 
-**${grows ? 'RSS grows' : 'No growth'}**: ${summary.rssSlope >= 0 ? '+' : ''}${summary.rssSlope.toFixed(2)} MB/min of RSS over the second half (counted as growth above ${GROWTH_MB_PER_MIN} MB/min; the first half is left out as settling: JIT, pools, the heap finding its size).
+**${grows ? 'RSS grows' : 'No growth'}**: the post-GC floor of RSS moved ${signed(summary.floorRise)} MB/min from the second fifth of the soak to the last (growth above ${GROWTH_MB_PER_MIN} MB/min).
+Under steady load the heap saws up and down (young objects pile up until a major collection), so a
+least-squares slope over a few sawteeth says more about where the last tooth stopped than about a leak;
+what a leak moves is the floor each collection gets back to. The first fifth is left out as settling (JIT,
+pools, the heap finding its size).
 ${failures.length > 0 ? `\n**INVALID RUN**: ${failures.join('; ')}.\n` : ''}
 <details><summary>Every sample of the soak</summary>
 
