@@ -144,10 +144,20 @@ export function arbitraries(t: FuzzTargets) {
     { method: 'POST', url: '/api/v1/api_keys/current/rotate' },
     { method: 'POST', url: '/api/v1/contacts', payload: json({ email: 'fuzz@example.com', name: 'Fuzz' }) },
   );
-  const authRequests: fc.Arbitrary<FuzzRequest> = fc.tuple(apiCall, authorization, ip).map(([call, auth, remoteAddress]) => ({
+  // The app trusts one proxy hop (TRUST_PROXY=1), so the client address comes from this header when sent.
+  const forwardedFor = fc.oneof(
+    { weight: 8, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.oneof(fc.ipV4(), fc.ipV6(), fc.tuple(fc.ipV4(), fc.ipV4()).map(([a, b]) => `${a}, ${b}`)) },
+    { weight: 1, arbitrary: fc.oneof(binary(60), fc.constantFrom('{x}', 'unknown', '1.2.3.4, {a}', '::ffff:1.2.3.4', '1.2.3.4:80', '[::1]', '', ' , ', 'a'.repeat(300))) },
+  );
+  const authRequests: fc.Arbitrary<FuzzRequest> = fc.tuple(apiCall, authorization, ip, forwardedFor).map(([call, auth, remoteAddress, xff]) => ({
     method: call.method,
     url: call.url,
-    headers: { ...(auth === undefined ? {} : { authorization: auth }), ...(call.payload ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(auth === undefined ? {} : { authorization: auth }),
+      ...(call.payload ? { 'content-type': 'application/json' } : {}),
+      ...(xff === undefined ? {} : { 'x-forwarded-for': xff }),
+    },
     ...(call.payload ? { payload: call.payload } : {}),
     remoteAddress,
   }));
