@@ -43,7 +43,7 @@ function throttled(retryAfter: number): AppError {
   const minutes = Math.ceil(retryAfter / 60);
   const wait = retryAfter < 60 ? `${retryAfter} s` : `${minutes} minute${minutes === 1 ? '' : 's'}`;
   // One message whether or not the email has an account, and whichever budget ran out.
-  return new AppError('rate_limited', `Too many failed sign-ins from this address. Try again in ${wait}.`, {
+  return new AppError('rate_limited', `Too many sign-in attempts from this address. Try again in ${wait}.`, {
     headers: { 'Retry-After': String(retryAfter) },
   });
 }
