@@ -105,6 +105,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     onWriteError: (error, queued) => app.log.warn({ err: error, queued }, 'audit events not written yet; will retry'),
     onWritten: (count) => metrics.auditWritten.inc(count),
+    // The event's id and the database's error code only: its content may be what the database refused.
+    onRejected: (error, event) => {
+      metrics.auditRejected.inc();
+      app.log.error({ event_id: event.id, code: (error as { code?: unknown }).code }, 'audit event refused by the database: left out');
+    },
   });
   metrics.setAuditQueueProbe(() => auditWriter.queued);
   // Partitions ahead of time and expired ones dropped: at start, then hourly (idempotent, any instance).

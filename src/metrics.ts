@@ -56,6 +56,11 @@ export function createMetrics(probes: MetricProbes) {
       help: 'Audit events dropped because the queue was full while the database was away',
       registers: [registry],
     }),
+    auditRejected: new Counter({
+      name: 'latchkey_audit_events_rejected_total',
+      help: 'Audit events the database refused for their content (left out so that the rest are written)',
+      registers: [registry],
+    }),
     auditQueued: new Gauge({
       name: 'latchkey_audit_events_queued',
       help: 'Audit events waiting to be written',

@@ -453,6 +453,44 @@ describe('audit durability: graceful close, in process [pglite]', () => {
     },
   );
 
+  it('leaves out an event the database refuses for its content, writes the rest of its batch, and keeps writing', { timeout: 20_000 }, async () => {
+    await db!.deleteFrom('audit_events').execute();
+    const rejected: Array<{ code: unknown; path: string }> = [];
+    const written: number[] = [];
+    const writeErrors: unknown[] = [];
+    const writer = createAuditWriter({
+      db: db!,
+      onRejected: (error, event) => rejected.push({ code: (error as { code?: unknown }).code, path: event.path }),
+      onWritten: (count) => written.push(count),
+      onWriteError: (error) => writeErrors.push(error),
+    });
+    try {
+      const events = ['1', '2', '3', '4', '5', '6', '7'].map(auditEvent);
+      // An int4 out of range (22003) and a second row with another's key (23505): refused however often retried.
+      events[2]!.secret_version = 2 ** 31;
+      events[5] = { ...events[4]!, path: '/api/v1/ping/duplicate' };
+      for (const event of events) writer.enqueue(event);
+      await writer.flush();
+      assert.deepEqual(writeErrors, []);
+      assert.equal(writer.queued, 0);
+      assert.deepEqual(
+        rejected.map((r) => r.code),
+        ['22003', '23505'],
+      );
+      assert.equal(rejected[0]!.path, '/api/v1/ping/3');
+      assert.equal(
+        written.reduce((sum, n) => sum + n, 0),
+        5,
+      );
+      assert.deepEqual(await auditedPaths(db!), ['/api/v1/ping/1', '/api/v1/ping/2', '/api/v1/ping/4', '/api/v1/ping/5', '/api/v1/ping/7']);
+      writer.enqueue(auditEvent('8'));
+      await writer.flush();
+      assert.equal((await auditedPaths(db!)).length, 6);
+    } finally {
+      await writer.close(0);
+    }
+  });
+
   it(
     'close() waits for a batch that is being written',
     { timeout: 20_000 },

@@ -17,6 +17,8 @@ export interface AuditWriterOptions {
   flushIntervalMs?: number;
   onDropped?: (count: number) => void;
   onWriteError?: (error: unknown, queued: number) => void;
+  /** An event the database refused for what it holds (not for being away): left out, so the rest can be written. */
+  onRejected?: (error: unknown, event: AuditEvent) => void;
   onWritten?: (count: number) => void;
 }
 
@@ -144,10 +146,54 @@ async function writeBatch(db: Db, events: readonly AuditEvent[]): Promise<void> 
 }
 
 /**
+ * Whether the database refused the rows themselves (SQLSTATE classes 22, data exception, and 23, integrity
+ * constraint violation) rather than being away or busy: writing the same batch again would fail forever.
+ */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/** A batch the database refused while it was not all written: what is left to write. */
+class UnwrittenError extends Error {
+  constructor(
+    readonly reason: unknown,
+    readonly written: number,
+    readonly unwritten: AuditEvent[],
+  ) {
+    super('audit batch not written');
+  }
+}
+
+/**
+ * Writes a batch; when the database refuses its rows (not its connection), halves it until the refused
+ * events stand alone, writes the rest and hands those to `onRejected`: one bad event must not stop the
+ * audit log for everyone (it would be retried, and refused, forever). Resolves with the events written.
+ * On any other error it throws an UnwrittenError with the events not yet written.
+ */
+async function writeSplitting(db: Db, batch: AuditEvent[], onRejected: AuditWriterOptions['onRejected']): Promise<number> {
+  const pending = [batch];
+  let written = 0;
+  while (pending.length > 0) {
+    const chunk = pending.shift()!;
+    try {
+      await writeBatch(db, chunk);
+      written += chunk.length;
+    } catch (error) {
+      if (!isDataError(error)) throw new UnwrittenError(error, written, chunk.concat(...pending));
+      if (chunk.length === 1) onRejected?.(error, chunk[0]!);
+      else pending.unshift(chunk.slice(0, chunk.length >> 1), chunk.slice(chunk.length >> 1));
+    }
+  }
+  return written;
+}
+
+/**
  * The audit log is written off the request path: events wait in a bounded queue and are written in
  * batches, by size and by time, each batch in one transaction with its rollups. While the database is
  * away, events wait (bounded) and are written when it returns; if the bound is hit, the oldest are dropped
- * and that is reported, never silent. close() writes everything before the process exits.
+ * and that is reported, never silent. An event the database refuses for its content is left out and
+ * reported, and the rest of its batch written. close() writes everything before the process exits.
  */
 export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
   const maxQueue = options.maxQueue ?? 100_000;
@@ -170,11 +216,13 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
       const batch = queue.slice(0, batchSize);
       queue = queue.slice(batch.length);
       try {
-        await writeBatch(options.db, batch);
+        const written = await writeSplitting(options.db, batch, options.onRejected);
         failures = 0;
-        options.onWritten?.(batch.length);
-      } catch (error) {
-        queue = batch.concat(queue);
+        options.onWritten?.(written);
+      } catch (thrown) {
+        const { reason: error, written, unwritten } = thrown instanceof UnwrittenError ? thrown : { reason: thrown, written: 0, unwritten: batch };
+        if (written > 0) options.onWritten?.(written);
+        queue = unwritten.concat(queue);
         dropOldest();
         failures++;
         // Backs off 100 ms, 200 ms, … up to 5 s, so an outage is not hammered by every instance.
