@@ -71,7 +71,9 @@ interface AuditHealth {
   answered: number;
   written: number;
   dropped: number;
-  /** Written = answered and nothing dropped. */
+  /** Refused by the database for their content (0 where the server has no such counter). */
+  rejected: number;
+  /** Written = answered, nothing dropped or refused. */
   healthy: boolean;
 }
 
@@ -124,9 +126,11 @@ async function drained(url: string): Promise<AuditHealth> {
     const answered = answeredApi(metrics);
     const written = metricSum(metrics, 'latchkey_audit_events_written_total');
     const dropped = metricSum(metrics, 'latchkey_audit_events_dropped_total');
+    const rejected = metricSum(metrics, 'latchkey_audit_events_rejected_total');
     const waited = performance.now() - stoppedAt;
-    if (written + dropped >= answered || waited > DRAIN_TIMEOUT_MS) {
-      return { queuedAtEnd, drainSeconds: waited / 1000, answered, written, dropped, healthy: written === answered && dropped === 0 };
+    if (written + dropped + rejected >= answered || waited > DRAIN_TIMEOUT_MS) {
+      const healthy = written === answered && dropped === 0 && rejected === 0;
+      return { queuedAtEnd, drainSeconds: waited / 1000, answered, written, dropped, rejected, healthy };
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -156,11 +160,12 @@ function auditTable(results: StorageRun[]): string {
     String(audit.answered),
     String(audit.written),
     String(audit.dropped),
+    String(audit.rejected),
     String(audit.queuedAtEnd),
     fmt(audit.drainSeconds, 1),
     audit.healthy ? 'yes' : '**no**',
   ]);
-  return markdownTable(['storage', '/api requests answered', 'events written', 'dropped', 'queued when the load stopped', 'drained in s', 'all written, none dropped'], rows);
+  return markdownTable(['storage', '/api requests answered', 'events written', 'dropped', 'refused by the database', 'queued when the load stopped', 'drained in s', 'all written, none dropped'], rows);
 }
 
 function rawTable(results: StorageRun[]): string {
@@ -213,7 +218,8 @@ processes are not pinned and count as other CPU, taking time from the load gener
 ${auditTable(results)}
 
 Read from \`/metrics\` (\`latchkey_http_requests_total{surface="api"}\`, \`latchkey_audit_events_written_total\`,
-\`latchkey_audit_events_dropped_total\`, \`latchkey_audit_events_queued\`) once the load stopped, then until every
+\`latchkey_audit_events_dropped_total\`, \`latchkey_audit_events_rejected_total\` where the server has it,
+\`latchkey_audit_events_queued\`) once the load stopped, then until every
 answered /api request (checks, warm-up and measured runs) had its event written, for up to ${DRAIN_TIMEOUT_MS / 1000} s.
 ${failures.length > 0 ? `\n**INVALID RUN**: ${failures.join('; ')}.\n` : ''}
 ## Raw runs
@@ -228,7 +234,7 @@ async function main(): Promise<number> {
 
   const failures = results.flatMap(({ storage, runs, audit }) => [
     ...runs.filter((r) => r.errors > 0 || r.non2xx > 0).map((r) => `${storage}: ${describeNon2xx(r)}`),
-    ...(audit.healthy ? [] : [`${storage}: ${audit.answered} answered, ${audit.written} written, ${audit.dropped} dropped`]),
+    ...(audit.healthy ? [] : [`${storage}: ${audit.answered} answered, ${audit.written} written, ${audit.dropped} dropped, ${audit.rejected} refused`]),
   ]);
   process.stdout.write(`\n${summaryTable(results)}\n\n${auditTable(results)}\n`);
   if (profileDir) {
