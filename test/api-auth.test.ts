@@ -219,6 +219,23 @@ describeEachBackend('the protected API: verification', (harness) => {
     assert.ok(used.secrets[0].last_used_at);
   });
 
+  it("records last use on the calling key alone: another tenant's call leaves it as it was", async () => {
+    const h = harness();
+    const first = await newTenant(h);
+    const second = await newTenant(h);
+    const used = (await createKey(first)).body;
+    const other = (await createKey(second)).body;
+    await apiCall(h, used.secret, CURRENT, { ip: '192.0.2.10' });
+    const before = await lastUsed(h, first.keys, used.id, first.client);
+    h.clock.advance(60);
+    await apiCall(h, other.secret, CURRENT, { ip: '198.51.100.20' });
+    assert.equal((await lastUsed(h, second.keys, other.id, second.client)).last_used_ip, '198.51.100.20');
+    const after = (await first.client.get(`${first.keys}/${used.id}`)).body;
+    assert.equal(after.last_used_ip, '192.0.2.10');
+    assert.equal(after.last_used_at, before.last_used_at);
+    assert.equal(after.secrets[0].last_used_at, before.secrets[0].last_used_at);
+  });
+
   it('limits made-up keys per source IP, without touching real keys from elsewhere', async () => {
     const h = harness();
     const tenant = await newTenant(h);
