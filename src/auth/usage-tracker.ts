@@ -25,21 +25,32 @@ export function createUsageTracker(db: Db, intervalMs = 1000): UsageTracker {
   let pending = new Map<string, Use>();
   let flushing: Promise<void> = Promise.resolve();
 
+  /**
+   * Three statements whatever the batch's size (a statement per use stalled PGlite's thread for seconds
+   * under many keys): lock the keys, then move each key's and each secret's "last used" forward.
+   * Key rows are locked first, in id order, then the secrets: the order the keys service locks them in
+   * (rotate, revoke), so a flush and a rotation of the same key wait for each other instead of
+   * deadlocking, and two instances' flushes queue up rather than cross.
+   */
   async function write(uses: Use[]): Promise<void> {
+    const latestPerKey = new Map<string, Use>();
+    for (const use of uses) {
+      const seen = latestPerKey.get(use.keyId);
+      if (!seen || seen.at < use.at) latestPerKey.set(use.keyId, use);
+    }
+    const keys = [...latestPerKey.values()];
     await db.transaction().execute(async (tx) => {
-      // Key row first, then its secret: the order the keys service locks them in (rotate, revoke), so a
-      // flush and a rotation of the same key wait for each other instead of deadlocking.
-      for (const use of uses) {
-        // Parenthesized: after Kysely's `id = $n and`, a bare `or` would match every key used before.
-        const newer = sql<boolean>`(last_used_at is null or last_used_at < ${use.at})`;
-        await tx.updateTable('api_keys').set({ last_used_at: use.at, last_used_ip: use.ip }).where('id', '=', use.keyId).where(newer).execute();
-        await tx
-          .updateTable('api_key_secrets')
-          .set({ last_used_at: use.at, last_used_ip: use.ip })
-          .where('id', '=', use.secretId)
-          .where(newer)
-          .execute();
-      }
+      await sql`select id from api_keys where id = any(${keys.map((u) => u.keyId)}::text[]) order by id for update`.execute(tx);
+      await sql`
+        update api_keys k set last_used_at = u.at, last_used_ip = u.ip
+        from unnest(${keys.map((u) => u.keyId)}::text[], ${keys.map((u) => u.at)}::timestamptz[], ${keys.map((u) => u.ip)}::text[]) as u(id, at, ip)
+        where k.id = u.id and (k.last_used_at is null or k.last_used_at < u.at)
+      `.execute(tx);
+      await sql`
+        update api_key_secrets s set last_used_at = u.at, last_used_ip = u.ip
+        from unnest(${uses.map((u) => u.secretId)}::text[], ${uses.map((u) => u.at)}::timestamptz[], ${uses.map((u) => u.ip)}::text[]) as u(id, at, ip)
+        where s.id = u.id and (s.last_used_at is null or s.last_used_at < u.at)
+      `.execute(tx);
     });
   }
 
