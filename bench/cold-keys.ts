@@ -116,7 +116,8 @@ async function main(): Promise<number> {
     const window = `--from ${cold.result.measuredFromUs} --to ${cold.result.measuredToUs}`;
     process.stdout.write(`profile in ${profileDir} (nothing saved); the cold run: node --import tsx bench/cpu-profile-top.ts ${window} ${profileDir}/<file>.cpuprofile\n`);
   } else {
-    const name = flags.postgres ? 'cold-keys-postgres.md' : 'cold-keys.md';
+    // Another number of connections is another measurement: its own report (e.g. -c1, latency without queueing).
+    const name = `cold-keys${flags.postgres ? '-postgres' : ''}${settings.connections === 10 ? '' : `-c${settings.connections}`}.md`;
     await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
     await writeFile(join(ROOT, 'bench', 'results', name), markdown(runs, p99, met, failures, server.storage, seedSeconds));
     process.stdout.write(`written to bench/results/${name}\n`);

@@ -15,6 +15,8 @@ declare -A RUNS=(
   [audit-cost-postgres]="bench/audit-cost.ts --postgres"
   [cold-keys]="bench/cold-keys.ts"
   [cold-keys-postgres]="bench/cold-keys.ts --postgres"
+  [cold-keys-c1]="bench/cold-keys.ts --connections 1"
+  [cold-keys-postgres-c1]="bench/cold-keys.ts --postgres --connections 1"
   [under-attack]="bench/under-attack.ts"
   [under-attack-postgres]="bench/under-attack.ts --postgres"
   [multi-instance]="bench/multi-instance.ts"
@@ -23,7 +25,7 @@ declare -A RUNS=(
   [scale]="bench/scale.ts"
   [memory]="bench/memory.ts"
 )
-ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres under-attack under-attack-postgres multi-instance lookup-timing audit-queries scale memory)
+ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres cold-keys-c1 cold-keys-postgres-c1 under-attack under-attack-postgres multi-instance lookup-timing audit-queries scale memory)
 
 failed=()
 for name in "${@:-${ORDER[@]}}"; do
