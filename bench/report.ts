@@ -53,7 +53,7 @@ function verdicts(markdown: string): string[] {
   for (const line of markdown.split('\n')) {
     if (!line.startsWith('|')) {
       header = null;
-      if (/\*\*(met|missed|not met)\b/i.test(line) || /target[^|]*:\s*\*\*/i.test(line)) found.push(line.replace(/^[-*]\s+/, '').trim());
+      if (/\*\*(met|missed|not met)\b/i.test(line) || /\*\*(RSS grows|No growth)\*\*/.test(line) || /target[^|]*:\s*\*\*/i.test(line)) found.push(line.replace(/^[-*]\s+/, '').trim());
       continue;
     }
     const row = cells(line);
