@@ -3,10 +3,10 @@
  *   node --import tsx bench/load.ts '<LoadOptions as JSON>'
  * Warms up, then measures; prints one LoadResult as JSON on stdout.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { generateSecret } from '../src/keys/key-format.js';
+import { generateSecret, randomBase62 } from '../src/keys/key-format.js';
 import { cpuSeconds, machineBusySeconds, type AttackOptions, type LoadOptions, type LoadResult } from './lib.js';
 
 const options = JSON.parse(process.argv[2] ?? '') as LoadOptions;
@@ -40,9 +40,6 @@ function keyRotation(slice: { file: string; from?: number; to?: number }): Rotat
   return { ...rotation, count: keys.length };
 }
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const random62 = (length: number) => Array.from(randomBytes(length), (b) => BASE62[b % 62]).join('');
-
 /** Made in advance, so that the attacker's own CPU goes into sending, not into CRC32. */
 function attackRotation(attack: AttackOptions): Rotation {
   const brand = attack.keyPrefix ?? 'lk';
@@ -58,9 +55,9 @@ function attackRotation(attack: AttackOptions): Rotation {
           case 1: // someone else's brand
             return `Bearer xx${real.slice(brand.length)}`;
           case 2: // random text of random length
-            return `Bearer ${random62(randomInt(1, 200))}`;
+            return `Bearer ${randomBase62(randomInt(1, 200))}`;
           case 3: // another scheme
-            return `Basic ${Buffer.from(`admin:${random62(12)}`).toString('base64')}`;
+            return `Basic ${Buffer.from(`admin:${randomBase62(12)}`).toString('base64')}`;
           default: // a key with its last character cut off
             return `Bearer ${real.slice(0, -1)}`;
         }

@@ -33,7 +33,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, type Db } from '../src/db/client.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { crc32Ascii, hashSecret } from '../src/keys/key-format.js';
+import { hashSecret, randomBase62, withChecksum } from '../src/keys/key-format.js';
 import { createKeysRepo } from '../src/keys/keys-repo.js';
 import { createTestDatabase } from '../test/services.js';
 import { machine, markdownTable, ROOT, wholeNumberFlag } from './lib.js';
@@ -53,27 +53,9 @@ const KEYS = wholeNumberFlag('keys', flags.keys, 1);
 const BOOTSTRAP = wholeNumberFlag('bootstrap', flags.bootstrap, 100);
 if (SHARED > 29) throw new Error('--shared must leave at least one random character to differ: at most 29');
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-function randomBase62(length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i++) out += BASE62[randomInt(62)];
-  return out;
-}
-
-function toBase62(value: number, width: number): string {
-  let out = '';
-  for (let i = 0; i < width; i++) {
-    out = BASE62[value % 62] + out;
-    value = Math.floor(value / 62);
-  }
-  return out;
-}
-
 /** A key of our format with a right checksum: `{brand}_{mode}_{30 random}{6 checksum}`. */
 function keyOf(head: string, random: string): string {
-  const body = head + random;
-  return body + toBase62(crc32Ascii(body), 6);
+  return withChecksum(head + random);
 }
 
 /** A wrong key sharing the first `shared` random characters of `real`, and one sharing none. */

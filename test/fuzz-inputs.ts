@@ -3,7 +3,7 @@
  * strings, product-API bodies and management-API bodies. Each arbitrary yields one whole request.
  */
 import fc from 'fast-check';
-import { crc32Ascii } from '../src/keys/key-format.js';
+import { BASE62, withChecksum } from '../src/keys/key-format.js';
 import { SCOPE_CATALOG } from '../src/keys/scopes.js';
 
 export interface FuzzRequest {
@@ -34,24 +34,9 @@ export interface FuzzTargets {
   ips: string[];
 }
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const RESOURCES = ['conversations', 'contacts', 'tickets', 'scorecards', 'agents', 'webhooks', 'knowledge_base', 'accounts', 'policies'];
 const WRITABLE = ['conversations', 'contacts', 'tickets', 'webhooks', 'knowledge_base', 'accounts', 'policies'];
 const METHODS = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'HEAD', 'OPTIONS'];
-
-function toBase62(value: number, width: number): string {
-  let out = '';
-  for (let i = 0; i < width; i++) {
-    out = BASE62[value % 62] + out;
-    value = Math.floor(value / 62);
-  }
-  return out;
-}
-
-/** A key of the right shape whose checksum is right: it passes the format check and reaches the lookup. */
-export function withChecksum(body: string): string {
-  return body + toBase62(crc32Ascii(body), 6);
-}
 
 const base62 = (length: number) => fc.string({ unit: fc.constantFrom(...BASE62), minLength: length, maxLength: length });
 const binary = (maxLength = 64) => fc.string({ unit: 'binary', maxLength });

@@ -1,7 +1,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { Mode } from '../db/schema.js';
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** 30 base62 characters carry 178 bits, above the 160 PRODUCT.md asks for. */
 export const RANDOM_LENGTH = 30;
 /** CRC32 fits in 6 base62 characters (62^6 > 2^32). */
@@ -18,7 +18,7 @@ function toBase62(value: number, width: number): string {
 }
 
 /** Uniform base62 from a CSPRNG: bytes of 248 and above are thrown away so that no character is likelier. */
-function randomBase62(length: number): string {
+export function randomBase62(length: number): string {
   let out = '';
   while (out.length < length) {
     for (const byte of randomBytes(length * 2)) {
@@ -50,8 +50,9 @@ export function crc32Ascii(text: string, end: number = text.length): number {
   return (crc ^ -1) >>> 0;
 }
 
-function checksum(body: string): string {
-  return toBase62(crc32Ascii(body), CHECKSUM_LENGTH);
+/** A key's body followed by its checksum: what makes `{brand}_{mode}_{random}` a well-formed secret. */
+export function withChecksum(body: string): string {
+  return body + toBase62(crc32Ascii(body), CHECKSUM_LENGTH);
 }
 
 export interface ParsedKey {
@@ -61,8 +62,7 @@ export interface ParsedKey {
 }
 
 export function generateSecret(brand: string, mode: Mode): string {
-  const body = `${brand}_${mode}_${randomBase62(RANDOM_LENGTH)}`;
-  return body + checksum(body);
+  return withChecksum(`${brand}_${mode}_${randomBase62(RANDOM_LENGTH)}`);
 }
 
 const BRAND = /^[a-z][a-z0-9]{0,11}$/;
