@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { createKey, describeEachBackend, newTenant } from './harness.js';
+import { apiCall, createKey, describeEachBackend, newTenant } from './harness.js';
 
 const SECRET_SHAPE = /^lk_(live|test)_[0-9A-Za-z]{36}$/;
 
@@ -152,6 +152,40 @@ describeEachBackend('API key lifecycle', (harness) => {
     ]);
     const immediate = await rotate({ overlap_seconds: 0 });
     assert.deepEqual(immediate.body.secrets.map((s: { status: string }) => s.status), ['active', 'expired', 'expired', 'expired']);
+  });
+
+  it('lets only the current secret rotate itself: an older one in its overlap is refused and changes nothing', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant, { scopes: ['keys:rotate_self'] })).body;
+    const url = `${tenant.keys}/${key.id}`;
+    const selfRotate = (secret: string) => apiCall(h, secret, '/api/v1/api_keys/current/rotate', { method: 'POST' });
+    const rotations = async () =>
+      (await h.db.selectFrom('management_events').select('id').where('target_id', '=', key.id).where('action', '=', 'api_key.rotate').execute()).length;
+
+    const v2 = (await tenant.client.post(`${url}/rotate`)).body;
+    const before = (await tenant.client.get(url)).body;
+    const refused = await selfRotate(key.secret);
+    assert.equal(refused.status, 403, refused.raw);
+    assert.equal(refused.body.error.code, 'not_current_secret');
+    assert.match(refused.body.error.message, /current secret/);
+    assert.ok(!refused.raw.includes('"secret"'), 'no new secret handed out');
+    assert.deepEqual((await tenant.client.get(url)).body.secrets, before.secrets, 'the refused call changed no version');
+    assert.equal(await rotations(), 1);
+    assert.equal((await apiCall(h, v2.secret, '/api/v1/ping')).status, 200, 'the current secret still works');
+
+    // The current secret may, once; then it is the older one in turn.
+    const v3 = await selfRotate(v2.secret);
+    assert.equal(v3.status, 200, v3.raw);
+    assert.equal(v3.body.secret_version, 3);
+    assert.equal((await selfRotate(v2.secret)).body.error.code, 'not_current_secret');
+    assert.deepEqual((await tenant.client.get(url)).body.secrets.map((s: { version: number; status: string }) => [s.version, s.status]), [
+      [3, 'active'],
+      [2, 'expiring'],
+      [1, 'expired'],
+    ]);
+    assert.equal((await apiCall(h, v3.body.secret, '/api/v1/ping')).status, 200);
+    assert.equal(await rotations(), 2);
   });
 
   it('revokes an old version early, but never the current one', async () => {

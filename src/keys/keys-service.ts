@@ -83,6 +83,36 @@ export function createKeysService(deps: KeysDeps) {
     return { secret, row };
   }
 
+  /** `callingSecretId`: the secret a self-rotation came with, which must be the current one; null from a person. */
+  async function rotate(workspaceId: string, keyId: string, overlapSeconds: number, context: ActionContext, callingSecretId: string | null): Promise<KeyWithSecret> {
+    return mutate(keyId, async (tx) => {
+      // The row lock makes concurrent rotations of one key take turns, so each sees the other's versions
+      // (and of two self-rotations with one secret, the second finds it no longer current).
+      const key = await loadKey(tx, workspaceId, keyId, true);
+      refuseIfRevoked(key);
+      const now = deps.now();
+      const secrets = await repo.listSecrets(tx, [keyId]);
+      if (callingSecretId !== null && !isCurrentSecret(secrets, callingSecretId)) {
+        throw new AppError(
+          'not_current_secret',
+          "Only the key's current secret can rotate it; this one is an older version, kept working only until its overlap ends. Call with the current secret, or rotate the key from the console.",
+        );
+      }
+      const plan = planRotation(secrets, now, overlapSeconds);
+      for (const { id, at } of plan.expire) await repo.setSecretExpiry(tx, id, at);
+      const { secret, row } = issueSecret(keyId, key.mode, plan.version);
+      await repo.insertSecret(tx, row);
+      await repo.updateKey(tx, keyId, { prefix: row.prefix });
+      await recordManagementEvent(tx, context, {
+        workspaceId,
+        action: 'api_key.rotate',
+        target: { type: 'api_key', id: keyId },
+        details: { version: plan.version, secret_id: row.id, overlap_seconds: overlapSeconds, ended: plan.expire.map((e) => ({ secret_id: e.id, expires_at: e.at.toISOString() })) },
+      });
+      return { ...(await present(tx, await loadKey(tx, workspaceId, keyId))), secret };
+    });
+  }
+
   return {
     async create(workspaceId: string, input: CreateKeyInput, context: Actor): Promise<KeyWithSecret> {
       const scopes = checkScopes(input.scopes);
@@ -157,26 +187,18 @@ export function createKeysService(deps: KeysDeps) {
       });
     },
 
-    /** By a person from the console, or by the key itself (keys:rotate_self), hence any context. */
-    async rotate(workspaceId: string, keyId: string, overlapSeconds: number, context: ActionContext): Promise<KeyWithSecret> {
-      return mutate(keyId, async (tx) => {
-        // The row lock makes concurrent rotations of one key take turns, so each sees the other's versions.
-        const key = await loadKey(tx, workspaceId, keyId, true);
-        refuseIfRevoked(key);
-        const now = deps.now();
-        const plan = planRotation(await repo.listSecrets(tx, [keyId]), now, overlapSeconds);
-        for (const { id, at } of plan.expire) await repo.setSecretExpiry(tx, id, at);
-        const { secret, row } = issueSecret(keyId, key.mode, plan.version);
-        await repo.insertSecret(tx, row);
-        await repo.updateKey(tx, keyId, { prefix: row.prefix });
-        await recordManagementEvent(tx, context, {
-          workspaceId,
-          action: 'api_key.rotate',
-          target: { type: 'api_key', id: keyId },
-          details: { version: plan.version, secret_id: row.id, overlap_seconds: overlapSeconds, ended: plan.expire.map((e) => ({ secret_id: e.id, expires_at: e.at.toISOString() })) },
-        });
-        return { ...(await present(tx, await loadKey(tx, workspaceId, keyId))), secret };
-      });
+    /** By a person from the console or the management API. */
+    async rotate(workspaceId: string, keyId: string, overlapSeconds: number, context: Actor): Promise<KeyWithSecret> {
+      return rotate(workspaceId, keyId, overlapSeconds, context, null);
+    },
+
+    /**
+     * By the key itself (keys:rotate_self), with the secret it called with. Only the current secret may:
+     * an older one still in its overlap (a leaked one, say) would otherwise mint a new secret and start
+     * the current one's end, locking the owner out.
+     */
+    async rotateSelf(workspaceId: string, keyId: string, callingSecretId: string, overlapSeconds: number, context: ActionContext): Promise<KeyWithSecret> {
+      return rotate(workspaceId, keyId, overlapSeconds, context, callingSecretId);
     },
 
     async revokeSecret(workspaceId: string, keyId: string, secretId: string, context: Actor): Promise<ApiKeyObject> {
