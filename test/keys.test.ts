@@ -113,6 +113,23 @@ describeEachBackend('API key lifecycle', (harness) => {
     assert.equal((await tenant.client.get(url)).body.name, 'renamed');
   });
 
+  it('refuses an allowlist entry with a zone id, naming it; ::a.b.c.d is not the IPv4 host a.b.c.d', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const zoned = await createKey(tenant, { ip_allowlist: ['203.0.113.7', 'fe80::1%eth0'] });
+    assert.equal(zoned.status, 400, zoned.raw);
+    assert.deepEqual([zoned.body.error.code, zoned.body.error.param], ['invalid_request', 'ip_allowlist.1']);
+    assert.match(zoned.body.error.message, /"fe80::1%eth0" has an IPv6 zone id/);
+
+    const key = (await createKey(tenant, { ip_allowlist: ['203.0.113.7', '::198.51.100.4'] })).body;
+    assert.deepEqual(key.ip_allowlist, ['203.0.113.7', '::c633:6404']);
+    const from = async (ip: string) => (await apiCall(h, key.secret, '/api/v1/ping', { ip })).status;
+    assert.deepEqual(
+      [await from('203.0.113.7'), await from('::ffff:203.0.113.7'), await from('::203.0.113.7'), await from('198.51.100.4'), await from('::198.51.100.4')],
+      [200, 200, 403, 403, 200],
+    );
+  });
+
   it('rotates: the old version lives for the overlap, then expires', async () => {
     const h = harness();
     const tenant = await newTenant(h);

@@ -20,6 +20,14 @@ describe('allowlist matching', () => {
     [['10.0.0.0/8', '2001:db8::/32'], '2001:db8::5', true],
     [['10.0.0.0/8'], 'not-an-ip', false],
     [['10.0.0.0/8'], '', false],
+    // Only the IPv4-mapped form is the IPv4 host; the IPv4-compatible ::a.b.c.d is another address.
+    [['203.0.113.7'], '::203.0.113.7', false],
+    [['203.0.113.0/24'], '::203.0.113.9', false],
+    [['::cb00:7107'], '203.0.113.7', false],
+    [['::cb00:7107'], '::203.0.113.7', true],
+    [['::cb00:7100/120'], '::203.0.113.9', true],
+    [['::/0'], '::ffff:203.0.113.7', false],
+    [['fe80::/10'], 'fe80::1%eth0', false],
   ];
   for (const [entries, ip, expected] of cases) {
     it(`${JSON.stringify(entries)} ${expected ? 'allows' : 'refuses'} ${ip || '(empty)'}`, () => {

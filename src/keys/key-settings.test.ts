@@ -34,6 +34,12 @@ describe('key settings', () => {
     assert.match(message, /10\.0\.0\.0\/40/);
   });
 
+  it('names an allowlist entry with an IPv6 zone id', () => {
+    const { param, message } = refusal(() => checkAllowlist(['fe80::1', 'fe80::1%eth0']));
+    assert.equal(param, 'ip_allowlist.1');
+    assert.match(message, /"fe80::1%eth0" has an IPv6 zone id/);
+  });
+
   const limits: Array<[string, { per_minute: number | null; per_hour: number | null }, string | null]> = [
     ['the default', { per_minute: 60, per_hour: null }, null],
     ['per hour only', { per_minute: null, per_hour: 500 }, null],
