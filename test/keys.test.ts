@@ -130,6 +130,45 @@ describeEachBackend('API key lifecycle', (harness) => {
     );
   });
 
+  it('holds a key without an hour window to the ceiling\'s hour window, and one without a minute window to the minute one', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const setCeiling = (perMinute: number, perHour: number) =>
+      h.db.updateTable('workspaces').set({ ceiling_per_minute: perMinute, ceiling_per_hour: perHour }).where('id', '=', tenant.workspaceId).execute();
+    // Hour windows are aligned to the clock: start just after one begins so the test stays inside it.
+    const toNextHour = (3_600_000 - (h.clock.now.getTime() % 3_600_000) + 200) / 1000;
+    h.clock.advance(toNextHour);
+    let moved = toNextHour;
+    try {
+      await setCeiling(100, 150);
+      const minuteOnly = (await createKey(tenant, { rate_limit: { per_minute: 100 } })).body;
+      assert.deepEqual(minuteOnly.rate_limit, { per_minute: 100, per_hour: 150 }, 'the open hour window takes the ceiling\'s, and the key says so');
+      const statuses = async (secret: string, n: number) => {
+        const seen: number[] = [];
+        for (let i = 0; i < n; i++) seen.push((await apiCall(h, secret, '/api/v1/ping')).status);
+        return seen;
+      };
+      assert.deepEqual(await statuses(minuteOnly.secret, 101), [...Array(100).fill(200), 429], 'the minute window holds first');
+      h.clock.advance(60);
+      moved += 60;
+      assert.deepEqual(await statuses(minuteOnly.secret, 50), Array(50).fill(200));
+      const refused = await apiCall(h, minuteOnly.secret, '/api/v1/ping');
+      assert.equal(refused.status, 429, 'the 151st request of the hour: the ceiling\'s hour window holds the key');
+      assert.ok(Number(refused.headers['retry-after']) > 60, `Retry-After runs to the end of the hour, got ${refused.headers['retry-after']}`);
+
+      await setCeiling(20, 1200);
+      const hourOnly = (await createKey(tenant, { rate_limit: { per_minute: null, per_hour: 1200 } })).body;
+      assert.deepEqual(hourOnly.rate_limit, { per_minute: 20, per_hour: 1200 });
+      assert.deepEqual(await statuses(hourOnly.secret, 21), [...Array(20).fill(200), 429], 'no more than the ceiling\'s 20 in a minute');
+
+      // A PATCH that opens a window is held the same way.
+      const patched = await tenant.client.patch(`${tenant.keys}/${hourOnly.id}`, { rate_limit: { per_minute: null } });
+      assert.deepEqual(patched.body.rate_limit, { per_minute: 20, per_hour: 1200 });
+    } finally {
+      h.clock.advance(-moved);
+    }
+  });
+
   it('rotates: the old version lives for the overlap, then expires', async () => {
     const h = harness();
     const tenant = await newTenant(h);

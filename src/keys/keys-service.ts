@@ -6,7 +6,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { fetchSize, toPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { displayPrefix, generateSecret, hashSecret } from './key-format.js';
-import { checkAllowlist, checkRateLimit, checkScopes, mergeRateLimit, type RateLimit } from './key-settings.js';
+import { checkAllowlist, checkRateLimit, checkScopes, fitToCeiling, mergeRateLimit, sameRateLimit, type Ceiling, type RateLimit } from './key-settings.js';
 import type { KeyChanges, KeysRepo, KeyStatusFilter, KeyWithCreator } from './keys-repo.js';
 import { presentKey, type ApiKeyObject } from './keys-present.js';
 import { isCurrentSecret, planRotation } from './lifecycle.js';
@@ -16,7 +16,7 @@ export interface KeysDeps {
   /** Told after every committed change to a key, so that caches everywhere forget it. */
   onKeyChanged: (keyId: string) => Promise<void>;
   repo: KeysRepo;
-  workspaces: Pick<AccountsRepo, 'findWorkspace'>;
+  workspaces: Pick<AccountsRepo, 'setCeiling'>;
   keyPrefix: string;
   defaultRateLimitPerMinute: number;
   now: () => Date;
@@ -41,13 +41,20 @@ type Actor = ActionContext & { actor: { id: string; email: string } };
 
 export type KeyWithSecret = ApiKeyObject & { secret: string };
 
+/** A ceiling set, and the keys it brought within it (none when it was raised). */
+export interface CeilingChange {
+  ceiling: Ceiling;
+  fitted: Array<{ id: string; name: string; from: RateLimit; to: RateLimit }>;
+}
+
 export function createKeysService(deps: KeysDeps) {
   const { db, repo } = deps;
 
-  async function ceilingOf(tx: Tx | Db, workspaceId: string) {
-    const workspace = await deps.workspaces.findWorkspace(tx, workspaceId);
-    if (!workspace) throw notFound('workspace');
-    return workspace;
+  /** Read inside the transaction that writes the key's limits, and held until it ends (see ceilingForShare). */
+  async function ceilingOf(tx: Tx, workspaceId: string): Promise<Ceiling> {
+    const ceiling = await repo.ceilingForShare(tx, workspaceId);
+    if (!ceiling) throw notFound('workspace');
+    return ceiling;
   }
 
   async function present(tx: Tx | Db, key: KeyWithCreator): Promise<ApiKeyObject> {
@@ -164,15 +171,18 @@ export function createKeysService(deps: KeysDeps) {
       const scopes = input.scopes === undefined ? undefined : checkScopes(input.scopes);
       const ipAllowlist = input.ip_allowlist === undefined ? undefined : checkAllowlist(input.ip_allowlist);
       return mutate(keyId, async (tx) => {
+        // The ceiling before the key: a ceiling being lowered holds the workspace and then locks its keys,
+        // so taking them in the other order here could deadlock with it.
+        const ceiling = input.rate_limit === undefined ? null : await ceilingOf(tx, workspaceId);
         const key = await loadKey(tx, workspaceId, keyId, true);
         refuseIfRevoked(key);
         const changes: KeyChanges = {};
         if (input.name !== undefined) changes.name = input.name;
         if (scopes !== undefined) changes.scopes = scopes;
         if (ipAllowlist !== undefined) changes.ip_allowlist = ipAllowlist;
-        if (input.rate_limit !== undefined) {
+        if (input.rate_limit !== undefined && ceiling !== null) {
           const current = { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour };
-          const limit = checkRateLimit(mergeRateLimit(current, input.rate_limit), await ceilingOf(tx, workspaceId));
+          const limit = checkRateLimit(mergeRateLimit(current, input.rate_limit), ceiling);
           changes.rate_limit_per_minute = limit.per_minute;
           changes.rate_limit_per_hour = limit.per_hour;
         }
@@ -222,6 +232,42 @@ export function createKeysService(deps: KeysDeps) {
         }
         return present(tx, await loadKey(tx, workspaceId, keyId));
       });
+    },
+
+    /**
+     * The operator sets a workspace's ceiling. Keys above a lowered ceiling are brought within it in the
+     * same transaction (fitToCeiling), each change recorded as an update of that key, then announced so
+     * that every cache drops it; a raised ceiling changes no key.
+     */
+    async setCeiling(workspaceId: string, ceiling: Ceiling, context: ActionContext): Promise<CeilingChange> {
+      const fitted = await db.transaction().execute(async (tx) => {
+        // Updating the row holds it until commit: a key given limits meanwhile waits, then sees this ceiling.
+        if (!(await deps.workspaces.setCeiling(tx, workspaceId, ceiling))) throw notFound('workspace');
+        const changed: CeilingChange['fitted'] = [];
+        for (const key of await repo.listKeysToFit(tx, workspaceId, ceiling)) {
+          const from = { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour };
+          const to = fitToCeiling(from, ceiling);
+          if (!sameRateLimit(from, to)) changed.push({ id: key.id, name: key.name, from, to });
+        }
+        await recordManagementEvent(tx, context, {
+          workspaceId,
+          action: 'workspace.ceiling_change',
+          target: { type: 'workspace', id: workspaceId },
+          details: { ...ceiling, fitted_keys: changed.map((k) => k.id) },
+        });
+        for (const { id, from, to } of changed) {
+          await repo.updateKey(tx, id, { rate_limit_per_minute: to.per_minute, rate_limit_per_hour: to.per_hour });
+          await recordManagementEvent(tx, context, {
+            workspaceId,
+            action: 'api_key.update',
+            target: { type: 'api_key', id },
+            details: { changed: ['rate_limit'], rate_limit: to, previous_rate_limit: from, reason: 'workspace ceiling lowered' },
+          });
+        }
+        return changed;
+      });
+      for (const { id } of fitted) await deps.onKeyChanged(id);
+      return { ceiling, fitted };
     },
 
     /** Immediate and permanent: the key and every version die together; revoking again changes nothing. */
