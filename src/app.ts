@@ -23,7 +23,7 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { KeyCache } from './auth/key-cache.js';
 import { createLocalBus, createRedisBus, type KeyChangeBus } from './auth/key-change-bus.js';
 import { createUsageTracker } from './auth/usage-tracker.js';
-import { currentKeyRoutes } from './keys/current-key-routes.js';
+import { currentKeyRoutes } from './api/current-key-routes.js';
 import { apiRoutes } from './api/api-routes.js';
 import { auditCapture } from './audit/audit-capture.js';
 import { createAuditWriter } from './audit/audit-writer.js';

@@ -1,29 +1,70 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
+import type { z } from 'zod';
 import { createAccountsRepo } from './accounts/accounts-repo.js';
 import { createAccountsService, normalizeEmail } from './accounts/accounts-service.js';
 import { describeSeed, seedDemoData } from './api/demo-data.js';
-import { recordManagementEvent, type ActionContext } from './audit/management-log.js';
-import { loadConfig } from './config.js';
+import type { ActionContext } from './audit/management-log.js';
+import { KEY_CHANGES_CHANNEL } from './auth/key-change-bus.js';
+import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Db } from './db/client.js';
 import { migrateToLatest } from './db/migrate.js';
-import type { Role } from './db/schema.js';
 import { AppError } from './http/errors.js';
+import { email, password, pathId, role } from './http/schemas.js';
+import { ceilingSchema, MAX_RATE_LIMIT } from './keys/key-settings.js';
+import { createKeysRepo } from './keys/keys-repo.js';
+import { createKeysService, type KeysService } from './keys/keys-service.js';
+import { connectRedis } from './redis.js';
 
 /** The operator's tools: they act as the installation itself, so the log names the CLI as the source. */
 const CLI_CONTEXT: ActionContext = { actor: null, sourceIp: 'cli', userAgent: 'latchkey-cli', requestId: 'cli' };
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number above 0');
-  return n;
+/** Exit codes: 2 for input the command refuses (as commander's own usage errors), 1 for a failure while running. */
+const EXIT_USAGE = 2;
+const EXIT_FAILED = 1;
+
+/** Input the command refuses before (or instead of) changing anything: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
+/**
+ * Reads one option with the schema the API uses for the same field, so the CLI accepts exactly what the
+ * API would and never hands the database a value it refuses with a raw error.
+ */
+function read<T>(schema: z.ZodType<T>, value: unknown, flag: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new UsageError(issue ? `${flag} ${describeIssue(issue)}` : `${flag} is invalid`);
 }
 
-function roleArg(value: string): Role {
-  if (value !== 'owner' && value !== 'admin' && value !== 'member') throw new InvalidArgumentError('must be owner, admin or member');
-  return value;
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : ''}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters' : ''}`;
+    case 'invalid_type':
+      return issue.expected === 'int' || issue.expected === 'number' ? 'must be a whole number' : `must be a ${issue.expected}`;
+    case 'invalid_format':
+      return `is not a valid ${issue.format === 'email' ? 'email address' : issue.format}`;
+    case 'invalid_value':
+      return `must be one of: ${issue.values.map(String).join(', ')}`;
+    default:
+      return issue.message;
+  }
 }
 
-async function withDb<T>(fn: (db: Db, accounts: ReturnType<typeof createAccountsService>) => Promise<T>): Promise<T> {
+/** Command-line numbers arrive as text; a plain decimal becomes a number for the schema, anything else stays text and is refused. */
+function wholeNumber(text: string | undefined): unknown {
+  return text !== undefined && /^-?\d{1,20}$/.test(text) ? Number(text) : text;
+}
+
+interface Installation {
+  db: Db;
+  config: Config;
+  accounts: ReturnType<typeof createAccountsService>;
+}
+
+async function withDb<T>(fn: (installation: Installation) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
   const { db } = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
@@ -35,35 +76,76 @@ async function withDb<T>(fn: (db: Db, accounts: ReturnType<typeof createAccounts
       defaultCeilingPerMinute: config.defaultCeilingPerMinute,
       now: () => new Date(),
     });
-    return await fn(db, accounts);
+    return await fn({ db, config, accounts });
   } finally {
     await db.destroy();
   }
 }
 
-async function readPassword(option: string | undefined): Promise<string> {
-  if (option !== undefined) return option;
-  const fromEnv = process.env.LATCHKEY_PASSWORD;
-  if (fromEnv) return fromEnv;
-  throw new InvalidArgumentError('give --password or set LATCHKEY_PASSWORD (it stays out of your shell history)');
+/**
+ * The keys service as running instances have it. A change to a key is announced on Redis, when the
+ * installation has one, so that every instance's cache drops the key before its next request; with the
+ * embedded database no server runs beside the CLI, and a server without Redis starts with an empty cache.
+ */
+async function withKeys<T>(installation: Installation, fn: (keys: KeysService) => Promise<T>): Promise<T> {
+  const redis = installation.config.redisUrl ? await connectRedis(installation.config.redisUrl) : null;
+  try {
+    const keys = createKeysService({
+      db: installation.db,
+      onKeyChanged: async (keyId) => {
+        await redis?.commands.publish(KEY_CHANGES_CHANNEL, keyId);
+      },
+      repo: createKeysRepo(),
+      workspaces: createAccountsRepo(),
+      keyPrefix: installation.config.keyPrefix,
+      defaultRateLimitPerMinute: installation.config.defaultRateLimitPerMinute,
+      now: () => new Date(),
+    });
+    return await fn(keys);
+  } finally {
+    await redis?.close();
+  }
+}
+
+async function requireWorkspace(db: Db, id: string) {
+  const workspace = await createAccountsRepo().findWorkspace(db, id);
+  if (!workspace) throw new UsageError(`no workspace has the id ${id}`);
+  return workspace;
+}
+
+function readPassword(option: string | undefined): string {
+  const given = option ?? process.env.LATCHKEY_PASSWORD;
+  if (!given) throw new UsageError('give --password or set LATCHKEY_PASSWORD (it stays out of your shell history)');
+  return read(password, given, option === undefined ? 'LATCHKEY_PASSWORD' : '--password');
+}
+
+function describeLimit(limit: { per_minute: number | null; per_hour: number | null }): string {
+  return [limit.per_minute === null ? null : `${limit.per_minute}/min`, limit.per_hour === null ? null : `${limit.per_hour}/hour`].filter(Boolean).join(' + ');
 }
 
 const program = new Command('latchkey').description('Operator commands for a Latchkey installation (DATABASE_URL or DATA_DIR select it).');
+// Commander's own refusals (a missing or unknown option) come back here as errors, so every refusal exits alike.
+program.exitOverride();
 
 program
   .command('create-user')
   .description('create a user and add them to a workspace with a role')
   .requiredOption('--email <email>')
   .requiredOption('--workspace <id>', 'workspace id (ws_…)')
-  .option('--role <role>', 'owner, admin or member', roleArg, 'member')
+  .option('--role <role>', 'owner, admin or member', 'member')
   .option('--password <password>', 'or set LATCHKEY_PASSWORD')
-  .action(async (options: { email: string; workspace: string; role: Role; password?: string }) => {
-    const password = await readPassword(options.password);
-    if (password.length < 10) throw new InvalidArgumentError('the password needs at least 10 characters');
-    const member = await withDb((_db, accounts) =>
-      accounts.addMember(options.workspace, 'owner', { email: options.email, password, role: options.role }, CLI_CONTEXT),
-    );
-    process.stdout.write(`${member.email} (${member.user_id}) is now ${member.role} of ${options.workspace}\n`);
+  .action(async (options: { email: string; workspace: string; role: string; password?: string }) => {
+    const input = {
+      email: read(email, options.email, '--email'),
+      role: read(role, options.role, '--role'),
+      password: readPassword(options.password),
+    };
+    const workspaceId = read(pathId, options.workspace, '--workspace');
+    const member = await withDb(async ({ db, accounts }) => {
+      await requireWorkspace(db, workspaceId);
+      return accounts.addMember(workspaceId, 'owner', input, CLI_CONTEXT);
+    });
+    process.stdout.write(`${member.email} (${member.user_id}) is now ${member.role} of ${workspaceId}\n`);
   });
 
 program
@@ -71,45 +153,50 @@ program
   .description("change a member's role in a workspace")
   .requiredOption('--email <email>')
   .requiredOption('--workspace <id>')
-  .requiredOption('--role <role>', 'owner, admin or member', roleArg)
-  .action(async (options: { email: string; workspace: string; role: Role }) => {
-    await withDb(async (db, accounts) => {
-      const user = await createAccountsRepo().findUserByEmail(db, normalizeEmail(options.email));
-      if (!user) throw new InvalidArgumentError(`no user has the email ${options.email}`);
-      await accounts.changeRole(options.workspace, 'owner', user.id, options.role, CLI_CONTEXT);
+  .requiredOption('--role <role>', 'owner, admin or member')
+  .action(async (options: { email: string; workspace: string; role: string }) => {
+    const address = read(email, options.email, '--email');
+    const newRole = read(role, options.role, '--role');
+    const workspaceId = read(pathId, options.workspace, '--workspace');
+    await withDb(async ({ db, accounts }) => {
+      await requireWorkspace(db, workspaceId);
+      const user = await createAccountsRepo().findUserByEmail(db, normalizeEmail(address));
+      if (!user) throw new UsageError(`no user has the email ${address}`);
+      await accounts.changeRole(workspaceId, 'owner', user.id, newRole, CLI_CONTEXT);
     });
-    process.stdout.write(`${options.email} is now ${options.role} of ${options.workspace}\n`);
+    process.stdout.write(`${address} is now ${newRole} of ${workspaceId}\n`);
   });
 
 program
   .command('set-ceiling')
-  .description("set a workspace's rate-limit ceiling: the highest limit its keys may have")
+  .description("set a workspace's rate-limit ceiling: the highest limit its keys may have; keys above a lowered ceiling are brought within it")
   .requiredOption('--workspace <id>')
-  .requiredOption('--per-minute <n>', 'requests per minute', positiveInt)
-  .option('--per-hour <n>', 'requests per hour (default: 60 × per minute)', positiveInt)
-  .action(async (options: { workspace: string; perMinute: number; perHour?: number }) => {
-    const ceiling = { ceiling_per_minute: options.perMinute, ceiling_per_hour: options.perHour ?? options.perMinute * 60 };
-    await withDb(async (db) => {
-      await db.transaction().execute(async (tx) => {
-        if (!(await createAccountsRepo().setCeiling(tx, options.workspace, ceiling))) {
-          throw new InvalidArgumentError(`no workspace has the id ${options.workspace}`);
-        }
-        await recordManagementEvent(tx, CLI_CONTEXT, {
-          workspaceId: options.workspace,
-          action: 'workspace.ceiling_change',
-          target: { type: 'workspace', id: options.workspace },
-          details: ceiling,
-        });
-      });
+  .requiredOption('--per-minute <n>', 'requests per minute')
+  .option('--per-hour <n>', 'requests per hour (default: 60 × per minute)')
+  .action(async (options: { workspace: string; perMinute: string; perHour?: string }) => {
+    const workspaceId = read(pathId, options.workspace, '--workspace');
+    const perMinute = wholeNumber(options.perMinute);
+    const perHour = options.perHour === undefined && typeof perMinute === 'number' ? Math.min(perMinute * 60, MAX_RATE_LIMIT) : wholeNumber(options.perHour);
+    const result = ceilingSchema.safeParse({ ceiling_per_minute: perMinute, ceiling_per_hour: perHour });
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const flag = issue?.path[0] === 'ceiling_per_hour' ? '--per-hour' : '--per-minute';
+      throw new UsageError(`${flag} ${issue ? describeIssue(issue) : 'is invalid'}`);
+    }
+    const change = await withDb(async (installation) => {
+      await requireWorkspace(installation.db, workspaceId);
+      return withKeys(installation, (keys) => keys.setCeiling(workspaceId, result.data, CLI_CONTEXT));
     });
-    process.stdout.write(`${options.workspace}: ceiling ${ceiling.ceiling_per_minute}/min, ${ceiling.ceiling_per_hour}/hour\n`);
+    const { ceiling, fitted } = change;
+    process.stdout.write(`${workspaceId}: ceiling ${ceiling.ceiling_per_minute}/min, ${ceiling.ceiling_per_hour}/hour; ${fitted.length} key(s) brought within it\n`);
+    for (const key of fitted) process.stdout.write(`  ${key.id}\t${key.name}\t${describeLimit(key.from)} -> ${describeLimit(key.to)}\n`);
   });
 
 program
   .command('list-workspaces')
   .description('list workspaces with their ceilings')
   .action(async () => {
-    const rows = await withDb((db) => db.selectFrom('workspaces').selectAll().orderBy('id').execute());
+    const rows = await withDb(({ db }) => db.selectFrom('workspaces').selectAll().orderBy('id').execute());
     for (const w of rows) process.stdout.write(`${w.id}\t${w.name}\t${w.ceiling_per_minute}/min\t${w.ceiling_per_hour}/hour\n`);
   });
 
@@ -118,16 +205,20 @@ program
   .description("fill a workspace's live and test views with demo conversations, contacts, tickets, … (skips a view that has them)")
   .requiredOption('--workspace <id>', 'workspace id (ws_…)')
   .action(async (options: { workspace: string }) => {
-    const result = await withDb(async (db) => {
-      const workspace = await createAccountsRepo().findWorkspace(db, options.workspace);
-      if (!workspace) throw new InvalidArgumentError(`no workspace has the id ${options.workspace}`);
-      return seedDemoData(db, workspace.id, new Date());
-    });
-    process.stdout.write(`${describeSeed(options.workspace, result)}\n`);
+    const workspaceId = read(pathId, options.workspace, '--workspace');
+    const result = await withDb(async ({ db }) => seedDemoData(db, (await requireWorkspace(db, workspaceId)).id, new Date()));
+    process.stdout.write(`${describeSeed(workspaceId, result)}\n`);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  const message = error instanceof AppError || error instanceof InvalidArgumentError ? error.message : String(error);
-  process.stderr.write(`latchkey: ${message}\n`);
-  process.exit(1);
+  // Commander has already written its own line (or the help text, exit code 0).
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+  // A service's refusal (a conflict, the last Owner) is about the input too; anything else is a failure.
+  if (error instanceof UsageError || (error instanceof AppError && error.status < 500)) {
+    process.stderr.write(`latchkey: ${error.message}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  process.stderr.write(`latchkey: ${program.args[0] ?? 'command'} failed: ${message}\n`);
+  process.exit(EXIT_FAILED);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { createKey, describeEachBackend, newTenant } from './harness.js';
+import { apiCall, createKey, describeEachBackend, newTenant } from './harness.js';
 
 const SECRET_SHAPE = /^lk_(live|test)_[0-9A-Za-z]{36}$/;
 
@@ -113,6 +113,62 @@ describeEachBackend('API key lifecycle', (harness) => {
     assert.equal((await tenant.client.get(url)).body.name, 'renamed');
   });
 
+  it('refuses an allowlist entry with a zone id, naming it; ::a.b.c.d is not the IPv4 host a.b.c.d', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const zoned = await createKey(tenant, { ip_allowlist: ['203.0.113.7', 'fe80::1%eth0'] });
+    assert.equal(zoned.status, 400, zoned.raw);
+    assert.deepEqual([zoned.body.error.code, zoned.body.error.param], ['invalid_request', 'ip_allowlist.1']);
+    assert.match(zoned.body.error.message, /"fe80::1%eth0" has an IPv6 zone id/);
+
+    const key = (await createKey(tenant, { ip_allowlist: ['203.0.113.7', '::198.51.100.4'] })).body;
+    assert.deepEqual(key.ip_allowlist, ['203.0.113.7', '::c633:6404']);
+    const from = async (ip: string) => (await apiCall(h, key.secret, '/api/v1/ping', { ip })).status;
+    assert.deepEqual(
+      [await from('203.0.113.7'), await from('::ffff:203.0.113.7'), await from('::203.0.113.7'), await from('198.51.100.4'), await from('::198.51.100.4')],
+      [200, 200, 403, 403, 200],
+    );
+  });
+
+  it('holds a key without an hour window to the ceiling\'s hour window, and one without a minute window to the minute one', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const setCeiling = (perMinute: number, perHour: number) =>
+      h.db.updateTable('workspaces').set({ ceiling_per_minute: perMinute, ceiling_per_hour: perHour }).where('id', '=', tenant.workspaceId).execute();
+    // Hour windows are aligned to the clock: start just after one begins so the test stays inside it.
+    const toNextHour = (3_600_000 - (h.clock.now.getTime() % 3_600_000) + 200) / 1000;
+    h.clock.advance(toNextHour);
+    let moved = toNextHour;
+    try {
+      await setCeiling(100, 150);
+      const minuteOnly = (await createKey(tenant, { rate_limit: { per_minute: 100 } })).body;
+      assert.deepEqual(minuteOnly.rate_limit, { per_minute: 100, per_hour: 150 }, 'the open hour window takes the ceiling\'s, and the key says so');
+      const statuses = async (secret: string, n: number) => {
+        const seen: number[] = [];
+        for (let i = 0; i < n; i++) seen.push((await apiCall(h, secret, '/api/v1/ping')).status);
+        return seen;
+      };
+      assert.deepEqual(await statuses(minuteOnly.secret, 101), [...Array(100).fill(200), 429], 'the minute window holds first');
+      h.clock.advance(60);
+      moved += 60;
+      assert.deepEqual(await statuses(minuteOnly.secret, 50), Array(50).fill(200));
+      const refused = await apiCall(h, minuteOnly.secret, '/api/v1/ping');
+      assert.equal(refused.status, 429, 'the 151st request of the hour: the ceiling\'s hour window holds the key');
+      assert.ok(Number(refused.headers['retry-after']) > 60, `Retry-After runs to the end of the hour, got ${refused.headers['retry-after']}`);
+
+      await setCeiling(20, 1200);
+      const hourOnly = (await createKey(tenant, { rate_limit: { per_minute: null, per_hour: 1200 } })).body;
+      assert.deepEqual(hourOnly.rate_limit, { per_minute: 20, per_hour: 1200 });
+      assert.deepEqual(await statuses(hourOnly.secret, 21), [...Array(20).fill(200), 429], 'no more than the ceiling\'s 20 in a minute');
+
+      // A PATCH that opens a window is held the same way.
+      const patched = await tenant.client.patch(`${tenant.keys}/${hourOnly.id}`, { rate_limit: { per_minute: null } });
+      assert.deepEqual(patched.body.rate_limit, { per_minute: 20, per_hour: 1200 });
+    } finally {
+      h.clock.advance(-moved);
+    }
+  });
+
   it('rotates: the old version lives for the overlap, then expires', async () => {
     const h = harness();
     const tenant = await newTenant(h);
@@ -152,6 +208,40 @@ describeEachBackend('API key lifecycle', (harness) => {
     ]);
     const immediate = await rotate({ overlap_seconds: 0 });
     assert.deepEqual(immediate.body.secrets.map((s: { status: string }) => s.status), ['active', 'expired', 'expired', 'expired']);
+  });
+
+  it('lets only the current secret rotate itself: an older one in its overlap is refused and changes nothing', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant, { scopes: ['keys:rotate_self'] })).body;
+    const url = `${tenant.keys}/${key.id}`;
+    const selfRotate = (secret: string) => apiCall(h, secret, '/api/v1/api_keys/current/rotate', { method: 'POST' });
+    const rotations = async () =>
+      (await h.db.selectFrom('management_events').select('id').where('target_id', '=', key.id).where('action', '=', 'api_key.rotate').execute()).length;
+
+    const v2 = (await tenant.client.post(`${url}/rotate`)).body;
+    const before = (await tenant.client.get(url)).body;
+    const refused = await selfRotate(key.secret);
+    assert.equal(refused.status, 403, refused.raw);
+    assert.equal(refused.body.error.code, 'not_current_secret');
+    assert.match(refused.body.error.message, /current secret/);
+    assert.ok(!refused.raw.includes('"secret"'), 'no new secret handed out');
+    assert.deepEqual((await tenant.client.get(url)).body.secrets, before.secrets, 'the refused call changed no version');
+    assert.equal(await rotations(), 1);
+    assert.equal((await apiCall(h, v2.secret, '/api/v1/ping')).status, 200, 'the current secret still works');
+
+    // The current secret may, once; then it is the older one in turn.
+    const v3 = await selfRotate(v2.secret);
+    assert.equal(v3.status, 200, v3.raw);
+    assert.equal(v3.body.secret_version, 3);
+    assert.equal((await selfRotate(v2.secret)).body.error.code, 'not_current_secret');
+    assert.deepEqual((await tenant.client.get(url)).body.secrets.map((s: { version: number; status: string }) => [s.version, s.status]), [
+      [3, 'active'],
+      [2, 'expiring'],
+      [1, 'expired'],
+    ]);
+    assert.equal((await apiCall(h, v3.body.secret, '/api/v1/ping')).status, 200);
+    assert.equal(await rotations(), 2);
   });
 
   it('revokes an old version early, but never the current one', async () => {

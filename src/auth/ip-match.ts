@@ -1,13 +1,7 @@
 import ipaddr from 'ipaddr.js';
+import { parseIpAddress } from '../keys/ip-allowlist.js';
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
-
-/** IPv4-mapped IPv6 (::ffff:203.0.113.7, as a dual-stack socket reports IPv4 peers) is its IPv4 address. */
-function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
-  if (!ipaddr.isValid(text)) return null;
-  const address = ipaddr.parse(text);
-  return address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress() ? address.toIPv4Address() : address;
-}
 
 /**
  * Compiles a key's allowlist (entries already normalized by normalizeAllowlistEntry) into a matcher.
@@ -25,7 +19,8 @@ export function compileAllowlist(entries: readonly string[]): (sourceIp: string)
   return (sourceIp) => {
     const known = decided.get(sourceIp);
     if (known !== undefined) return known;
-    const address = parseAddress(sourceIp);
+    // IPv4-mapped IPv6 (::ffff:203.0.113.7) is its IPv4 address; IPv4-compatible ::203.0.113.7 is not.
+    const address = parseIpAddress(sourceIp);
     const allowed = address !== null && ranges.some(([network, bits]) => network.kind() === address.kind() && address.match(network, bits));
     if (decided.size >= 256) decided.clear();
     decided.set(sourceIp, allowed);

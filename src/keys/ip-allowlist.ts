@@ -5,15 +5,35 @@ export type AllowlistEntryResult = { ok: true; value: string } | { ok: false; re
 
 const NOT_AN_ADDRESS: AllowlistEntryResult = { ok: false, reason: 'is not an IP address or CIDR range' };
 
-function unmap(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
-  if (address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress()) return address.toIPv4Address();
-  return address;
+/** An IPv6 address whose last 32 bits are written as a dotted quad (::ffff:203.0.113.7, ::203.0.113.7). */
+const EMBEDDED_IPV4 = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/**
+ * The address written in `text` (already a valid address by node's parser, which admits only plain
+ * dotted-quad IPv4), or null. Only the IPv4-mapped form ::ffff:a.b.c.d is the IPv4 host a.b.c.d, as a
+ * dual-stack socket reports IPv4 peers; the deprecated IPv4-compatible ::a.b.c.d is another (IPv6)
+ * address. ipaddr.js reads ::a.b.c.d as mapped, so the quad is rewritten as two hex groups before it
+ * parses. An address with a zone id (fe80::1%eth0) is null: the zone names an interface of one machine.
+ */
+export function parseIpAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  const family = isIP(text);
+  if (family === 0 || text.includes('%')) return null;
+  if (family === 4) return ipaddr.IPv4.parse(text);
+  const quad = EMBEDDED_IPV4.exec(text);
+  const hex = quad ? `${quad[1]}${hexGroup(quad[2], quad[3])}:${hexGroup(quad[4], quad[5])}` : text;
+  const address = ipaddr.IPv6.parse(hex);
+  return address.isIPv4MappedAddress() ? address.toIPv4Address() : address;
+}
+
+function hexGroup(high: string | undefined, low: string | undefined): string {
+  return ((Number(high) << 8) | Number(low)).toString(16);
 }
 
 /**
  * Reads one allowlist entry (an IPv4 or IPv6 address, or a CIDR range) into its canonical form.
  * Only plain dotted-quad IPv4 is accepted (not 0x7f.1 and friends), by node's own parser.
- * An IPv4-mapped IPv6 address or range is stored as the IPv4 one it carries, so both spellings match.
+ * An IPv4-mapped IPv6 address or range is stored as the IPv4 one it carries, so both spellings match
+ * (the IPv4-compatible ::a.b.c.d is not mapped: it stays the IPv6 address it is).
  * A range written with host bits set (10.1.2.3/8) is stored as its network (10.0.0.0/8).
  */
 export function normalizeAllowlistEntry(entry: string): AllowlistEntryResult {
@@ -22,15 +42,19 @@ export function normalizeAllowlistEntry(entry: string): AllowlistEntryResult {
   const [addressText = '', bitsText, ...rest] = text.split('/');
   const family = isIP(addressText);
   if (rest.length > 0 || family === 0) return NOT_AN_ADDRESS;
-  const address = ipaddr.parse(addressText);
-  const plain = unmap(address);
+  const zone = addressText.indexOf('%');
+  if (zone >= 0) {
+    return { ok: false, reason: `has an IPv6 zone id (${addressText.slice(zone, zone + 16)}), which names a network interface of one machine: give the address without it` };
+  }
+  const plain = parseIpAddress(addressText);
+  if (plain === null) return NOT_AN_ADDRESS;
   if (bitsText === undefined) return { ok: true, value: plain.toString() };
 
   if (!/^\d{1,3}$/.test(bitsText)) return { ok: false, reason: 'has a prefix length that is not a number' };
   const bits = Number(bitsText);
   const maxBits = family === 4 ? 32 : 128;
   if (bits > maxBits) return { ok: false, reason: `has a prefix length above /${maxBits}` };
-  const prefix = plain === address ? bits : bits - 96;
+  const prefix = plain.kind() === 'ipv4' && family === 6 ? bits - 96 : bits;
   if (prefix < 0) return { ok: false, reason: 'is an IPv4-mapped range shorter than /96' };
   const network =
     plain instanceof ipaddr.IPv4

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { crc32Ascii, displayPrefix, generateSecret, hashSecret, KEY_PATTERN, parseSecret } from './key-format.js';
+import { BASE62, CHECKSUM_LENGTH, crc32Ascii, displayPrefix, generateSecret, hashSecret, KEY_PATTERN, parseSecret, RANDOM_LENGTH, withChecksum } from './key-format.js';
 
 describe('key format', () => {
   it('generates {brand}_{mode}_{random}{checksum} that parses back', () => {
@@ -46,6 +46,38 @@ describe('key format', () => {
   for (const [name, input] of refusals) {
     it(`refuses a key with ${name}`, () => assert.equal(parseSecret(input, 'lk'), null));
   }
+
+  // Each position on its own: a check that skips one position (a loop bound off by one) lets through
+  // every key wrong only there, which a single flipped character elsewhere never shows.
+  const body = valid.slice(0, -CHECKSUM_LENGTH);
+  const randomAt = 'lk_live_'.length;
+  const replace = (s: string, i: number, c: string) => s.slice(0, i) + c + s.slice(i + 1);
+  /** Another base62 character than the one at `i`: still a legal character, so only the sum can refuse it. */
+  const other = (s: string, i: number) => BASE62[(BASE62.indexOf(s[i]!) + 1) % BASE62.length]!;
+
+  it('refuses a wrong checksum character at every checksum position', () => {
+    for (let i = body.length; i < valid.length; i++) {
+      assert.equal(parseSecret(replace(valid, i, other(valid, i)), 'lk'), null, `checksum position ${i - body.length}`);
+    }
+  });
+
+  it('refuses a changed random character at every position when the checksum is not recomputed', () => {
+    for (let i = randomAt; i < body.length; i++) assert.equal(parseSecret(replace(valid, i, other(valid, i)), 'lk'), null, `random position ${i - randomAt}`);
+  });
+
+  it('refuses an illegal character at every random position even with a checksum that matches it', () => {
+    const illegal = ['-', '_', ' ', '.', '+', '/', '=', '\0', '~', 'é', '\u0130', '\u{1F511}'.slice(0, 1)];
+    for (let i = randomAt; i < body.length; i++) {
+      // The control: a legal character there, checksum recomputed, parses; so only the character check can refuse what follows.
+      assert.notEqual(parseSecret(withChecksum(replace(body, i, other(body, i))), 'lk'), null, `control at random position ${i - randomAt}`);
+      for (const c of illegal) {
+        const planted = withChecksum(replace(body, i, c));
+        assert.equal(planted.length, valid.length);
+        assert.equal(parseSecret(planted, 'lk'), null, `${JSON.stringify(c)} at random position ${i - randomAt}`);
+      }
+    }
+    assert.equal(body.length - randomAt, RANDOM_LENGTH);
+  });
 
   it('shows brand, mode and four random characters as the display prefix', () => {
     const secret = generateSecret('omf', 'test');

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { invalidRequest } from '../http/errors.js';
 import { normalizeAllowlistEntry } from './ip-allowlist.js';
 import { isScope, type Scope } from './scopes.js';
@@ -11,6 +12,20 @@ export interface Ceiling {
   ceiling_per_minute: number;
   ceiling_per_hour: number;
 }
+
+/** The column is a PostgreSQL integer: a limit or ceiling above this is a mistake, not a policy. */
+export const MAX_RATE_LIMIT = 2_147_483_647;
+
+/** One window's limit, as the API and the operator CLI read it. */
+export const rateLimitValue = z.number().int().min(1).max(MAX_RATE_LIMIT);
+
+/** A workspace's ceiling: both windows, and an hour that can hold at least one minute's worth. */
+export const ceilingSchema = z
+  .object({ ceiling_per_minute: rateLimitValue, ceiling_per_hour: rateLimitValue })
+  .refine((c) => c.ceiling_per_hour >= c.ceiling_per_minute, {
+    path: ['ceiling_per_hour'],
+    message: 'must be at least the per-minute ceiling: an hour holds every minute in it',
+  });
 
 const OPERATOR_HINT = 'For bulk exports, ask your Latchkey operator to raise the workspace ceiling.';
 
@@ -35,7 +50,10 @@ export function checkAllowlist(entries: readonly string[]): string[] {
   return [...new Set(normalized)];
 }
 
-/** A key needs at least one window, and no window may be above the workspace's ceiling. */
+/**
+ * A key needs at least one window, and no window may be above the workspace's ceiling. What it returns is
+ * what the key gets: the windows given, and an open one filled in when the ceiling needs it (fitToCeiling).
+ */
 export function checkRateLimit(limit: RateLimit, ceiling: Ceiling): RateLimit {
   if (limit.per_minute === null && limit.per_hour === null) {
     throw invalidRequest('rate_limit', 'rate_limit needs per_minute, per_hour or both: a key cannot be unlimited.');
@@ -52,7 +70,28 @@ export function checkRateLimit(limit: RateLimit, ceiling: Ceiling): RateLimit {
       `rate_limit.per_hour can be at most ${ceiling.ceiling_per_hour}, this workspace's ceiling. ${OPERATOR_HINT}`,
     );
   }
-  return limit;
+  return fitToCeiling(limit, ceiling);
+}
+
+/**
+ * Every window of the ceiling bounds the key. A window above the ceiling's comes down to it (a ceiling
+ * lowered under existing keys), and a window the key leaves open takes the ceiling's value when the key's
+ * other window would let it through: m a minute allows 60·m in an hour, and h an hour may all come in
+ * one minute. A window the other one already keeps under the ceiling stays open (60/min under a 60,000/h
+ * ceiling), so a key shows exactly the windows that hold it.
+ */
+export function fitToCeiling(limit: RateLimit, ceiling: Ceiling): RateLimit {
+  const { ceiling_per_minute: minuteCeiling, ceiling_per_hour: hourCeiling } = ceiling;
+  const minute = limit.per_minute === null ? null : Math.min(limit.per_minute, minuteCeiling);
+  const hour = limit.per_hour === null ? null : Math.min(limit.per_hour, hourCeiling);
+  return {
+    per_minute: minute !== null || (hour !== null && hour <= minuteCeiling) ? minute : minuteCeiling,
+    per_hour: hour !== null || (minute !== null && minute * 60 <= hourCeiling) ? hour : hourCeiling,
+  };
+}
+
+export function sameRateLimit(a: RateLimit, b: RateLimit): boolean {
+  return a.per_minute === b.per_minute && a.per_hour === b.per_hour;
 }
 
 /** A partial rate limit from a PATCH: given windows replace, missing ones stay; null clears one. */

@@ -1,6 +1,7 @@
 import type { Executor } from '../db/client.js';
 import type { Insertable } from 'kysely';
 import type { ApiKeyRow, ApiKeySecretRow, ApiKeySecretsTable, ApiKeysTable } from '../db/schema.js';
+import type { Ceiling } from './key-settings.js';
 
 export type KeyStatusFilter = 'active' | 'revoked' | 'all';
 
@@ -68,6 +69,40 @@ export function createKeysRepo() {
       let query = keysWithCreator(ex).where('api_keys.workspace_id', '=', workspaceId).where('api_keys.id', '=', keyId);
       if (options.forUpdate) query = query.forUpdate('api_keys');
       return query.executeTakeFirst();
+    },
+
+    /**
+     * The workspace's rate-limit ceiling, its row share-locked until the transaction ends: a ceiling being
+     * lowered (which updates that row) and a key being given limits then take turns, so no key is checked
+     * against the old ceiling and written after the lowering has fitted the others.
+     */
+    ceilingForShare(ex: Executor, workspaceId: string): Promise<Ceiling | undefined> {
+      return ex.selectFrom('workspaces').select(['ceiling_per_minute', 'ceiling_per_hour']).where('id', '=', workspaceId).forShare().executeTakeFirst();
+    },
+
+    /**
+     * The active keys of a workspace that `ceiling` may change, row-locked, by id. fitToCeiling decides;
+     * this only spares reading the keys it would leave as they are (60·m > h is m > floor(h / 60)).
+     */
+    listKeysToFit(ex: Executor, workspaceId: string, ceiling: Ceiling) {
+      const minute = 'rate_limit_per_minute';
+      const hour = 'rate_limit_per_hour';
+      return ex
+        .selectFrom('api_keys')
+        .select(['id', 'name', minute, hour])
+        .where('workspace_id', '=', workspaceId)
+        .where('revoked_at', 'is', null)
+        .where((eb) =>
+          eb.or([
+            eb(minute, '>', ceiling.ceiling_per_minute),
+            eb(hour, '>', ceiling.ceiling_per_hour),
+            eb.and([eb(hour, 'is', null), eb(minute, '>', Math.floor(ceiling.ceiling_per_hour / 60))]),
+            eb.and([eb(minute, 'is', null), eb(hour, '>', ceiling.ceiling_per_minute)]),
+          ]),
+        )
+        .orderBy('id')
+        .forUpdate()
+        .execute();
     },
 
     async updateKey(ex: Executor, keyId: string, changes: KeyChanges): Promise<void> {

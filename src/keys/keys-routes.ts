@@ -4,14 +4,15 @@ import { requireWorkspace } from '../accounts/workspace-scope.js';
 import { signedInContext } from '../http/context.js';
 import { pageQuery } from '../http/pagination.js';
 import { displayName, pathId, workspaceParams } from '../http/schemas.js';
+import { rateLimitValue } from './key-settings.js';
 import { DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS } from './lifecycle.js';
 import type { KeysService } from './keys-service.js';
 import { SCOPE_CATALOG } from './scopes.js';
 
 // Bounded by the column's type only: the workspace ceiling, checked by the service, is the real bound
-// and its message says so.
-const rateLimitValue = z.number().int().min(1).max(2_147_483_647).nullable();
-const rateLimit = z.strictObject({ per_minute: rateLimitValue.optional(), per_hour: rateLimitValue.optional() });
+// and its message says so. null leaves a window open.
+const rateLimitWindow = rateLimitValue.nullable();
+const rateLimit = z.strictObject({ per_minute: rateLimitWindow.optional(), per_hour: rateLimitWindow.optional() });
 const scopes = z.array(z.string().max(64)).max(SCOPE_CATALOG.length * 2);
 const ipAllowlist = z.array(z.string().max(64)).max(100);
 const keyParams = workspaceParams.extend({ key_id: pathId });

@@ -6,7 +6,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { fetchSize, toPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { displayPrefix, generateSecret, hashSecret } from './key-format.js';
-import { checkAllowlist, checkRateLimit, checkScopes, mergeRateLimit, type RateLimit } from './key-settings.js';
+import { checkAllowlist, checkRateLimit, checkScopes, fitToCeiling, mergeRateLimit, sameRateLimit, type Ceiling, type RateLimit } from './key-settings.js';
 import type { KeyChanges, KeysRepo, KeyStatusFilter, KeyWithCreator } from './keys-repo.js';
 import { presentKey, type ApiKeyObject } from './keys-present.js';
 import { isCurrentSecret, planRotation } from './lifecycle.js';
@@ -16,7 +16,7 @@ export interface KeysDeps {
   /** Told after every committed change to a key, so that caches everywhere forget it. */
   onKeyChanged: (keyId: string) => Promise<void>;
   repo: KeysRepo;
-  workspaces: Pick<AccountsRepo, 'findWorkspace'>;
+  workspaces: Pick<AccountsRepo, 'setCeiling'>;
   keyPrefix: string;
   defaultRateLimitPerMinute: number;
   now: () => Date;
@@ -41,13 +41,20 @@ type Actor = ActionContext & { actor: { id: string; email: string } };
 
 export type KeyWithSecret = ApiKeyObject & { secret: string };
 
+/** A ceiling set, and the keys it brought within it (none when it was raised). */
+export interface CeilingChange {
+  ceiling: Ceiling;
+  fitted: Array<{ id: string; name: string; from: RateLimit; to: RateLimit }>;
+}
+
 export function createKeysService(deps: KeysDeps) {
   const { db, repo } = deps;
 
-  async function ceilingOf(tx: Tx | Db, workspaceId: string) {
-    const workspace = await deps.workspaces.findWorkspace(tx, workspaceId);
-    if (!workspace) throw notFound('workspace');
-    return workspace;
+  /** Read inside the transaction that writes the key's limits, and held until it ends (see ceilingForShare). */
+  async function ceilingOf(tx: Tx, workspaceId: string): Promise<Ceiling> {
+    const ceiling = await repo.ceilingForShare(tx, workspaceId);
+    if (!ceiling) throw notFound('workspace');
+    return ceiling;
   }
 
   async function present(tx: Tx | Db, key: KeyWithCreator): Promise<ApiKeyObject> {
@@ -81,6 +88,36 @@ export function createKeysService(deps: KeysDeps) {
     const secret = generateSecret(deps.keyPrefix, mode);
     const row = { id: newId('sec'), key_id: keyId, version, secret_hash: hashSecret(secret), prefix: displayPrefix(secret) };
     return { secret, row };
+  }
+
+  /** `callingSecretId`: the secret a self-rotation came with, which must be the current one; null from a person. */
+  async function rotate(workspaceId: string, keyId: string, overlapSeconds: number, context: ActionContext, callingSecretId: string | null): Promise<KeyWithSecret> {
+    return mutate(keyId, async (tx) => {
+      // The row lock makes concurrent rotations of one key take turns, so each sees the other's versions
+      // (and of two self-rotations with one secret, the second finds it no longer current).
+      const key = await loadKey(tx, workspaceId, keyId, true);
+      refuseIfRevoked(key);
+      const now = deps.now();
+      const secrets = await repo.listSecrets(tx, [keyId]);
+      if (callingSecretId !== null && !isCurrentSecret(secrets, callingSecretId)) {
+        throw new AppError(
+          'not_current_secret',
+          "Only the key's current secret can rotate it; this one is an older version, kept working only until its overlap ends. Call with the current secret, or rotate the key from the console.",
+        );
+      }
+      const plan = planRotation(secrets, now, overlapSeconds);
+      for (const { id, at } of plan.expire) await repo.setSecretExpiry(tx, id, at);
+      const { secret, row } = issueSecret(keyId, key.mode, plan.version);
+      await repo.insertSecret(tx, row);
+      await repo.updateKey(tx, keyId, { prefix: row.prefix });
+      await recordManagementEvent(tx, context, {
+        workspaceId,
+        action: 'api_key.rotate',
+        target: { type: 'api_key', id: keyId },
+        details: { version: plan.version, secret_id: row.id, overlap_seconds: overlapSeconds, ended: plan.expire.map((e) => ({ secret_id: e.id, expires_at: e.at.toISOString() })) },
+      });
+      return { ...(await present(tx, await loadKey(tx, workspaceId, keyId))), secret };
+    });
   }
 
   return {
@@ -134,15 +171,18 @@ export function createKeysService(deps: KeysDeps) {
       const scopes = input.scopes === undefined ? undefined : checkScopes(input.scopes);
       const ipAllowlist = input.ip_allowlist === undefined ? undefined : checkAllowlist(input.ip_allowlist);
       return mutate(keyId, async (tx) => {
+        // The ceiling before the key: a ceiling being lowered holds the workspace and then locks its keys,
+        // so taking them in the other order here could deadlock with it.
+        const ceiling = input.rate_limit === undefined ? null : await ceilingOf(tx, workspaceId);
         const key = await loadKey(tx, workspaceId, keyId, true);
         refuseIfRevoked(key);
         const changes: KeyChanges = {};
         if (input.name !== undefined) changes.name = input.name;
         if (scopes !== undefined) changes.scopes = scopes;
         if (ipAllowlist !== undefined) changes.ip_allowlist = ipAllowlist;
-        if (input.rate_limit !== undefined) {
+        if (input.rate_limit !== undefined && ceiling !== null) {
           const current = { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour };
-          const limit = checkRateLimit(mergeRateLimit(current, input.rate_limit), await ceilingOf(tx, workspaceId));
+          const limit = checkRateLimit(mergeRateLimit(current, input.rate_limit), ceiling);
           changes.rate_limit_per_minute = limit.per_minute;
           changes.rate_limit_per_hour = limit.per_hour;
         }
@@ -157,26 +197,18 @@ export function createKeysService(deps: KeysDeps) {
       });
     },
 
-    /** By a person from the console, or by the key itself (keys:rotate_self), hence any context. */
-    async rotate(workspaceId: string, keyId: string, overlapSeconds: number, context: ActionContext): Promise<KeyWithSecret> {
-      return mutate(keyId, async (tx) => {
-        // The row lock makes concurrent rotations of one key take turns, so each sees the other's versions.
-        const key = await loadKey(tx, workspaceId, keyId, true);
-        refuseIfRevoked(key);
-        const now = deps.now();
-        const plan = planRotation(await repo.listSecrets(tx, [keyId]), now, overlapSeconds);
-        for (const { id, at } of plan.expire) await repo.setSecretExpiry(tx, id, at);
-        const { secret, row } = issueSecret(keyId, key.mode, plan.version);
-        await repo.insertSecret(tx, row);
-        await repo.updateKey(tx, keyId, { prefix: row.prefix });
-        await recordManagementEvent(tx, context, {
-          workspaceId,
-          action: 'api_key.rotate',
-          target: { type: 'api_key', id: keyId },
-          details: { version: plan.version, secret_id: row.id, overlap_seconds: overlapSeconds, ended: plan.expire.map((e) => ({ secret_id: e.id, expires_at: e.at.toISOString() })) },
-        });
-        return { ...(await present(tx, await loadKey(tx, workspaceId, keyId))), secret };
-      });
+    /** By a person from the console or the management API. */
+    async rotate(workspaceId: string, keyId: string, overlapSeconds: number, context: Actor): Promise<KeyWithSecret> {
+      return rotate(workspaceId, keyId, overlapSeconds, context, null);
+    },
+
+    /**
+     * By the key itself (keys:rotate_self), with the secret it called with. Only the current secret may:
+     * an older one still in its overlap (a leaked one, say) would otherwise mint a new secret and start
+     * the current one's end, locking the owner out.
+     */
+    async rotateSelf(workspaceId: string, keyId: string, callingSecretId: string, overlapSeconds: number, context: ActionContext): Promise<KeyWithSecret> {
+      return rotate(workspaceId, keyId, overlapSeconds, context, callingSecretId);
     },
 
     async revokeSecret(workspaceId: string, keyId: string, secretId: string, context: Actor): Promise<ApiKeyObject> {
@@ -200,6 +232,42 @@ export function createKeysService(deps: KeysDeps) {
         }
         return present(tx, await loadKey(tx, workspaceId, keyId));
       });
+    },
+
+    /**
+     * The operator sets a workspace's ceiling. Keys above a lowered ceiling are brought within it in the
+     * same transaction (fitToCeiling), each change recorded as an update of that key, then announced so
+     * that every cache drops it; a raised ceiling changes no key.
+     */
+    async setCeiling(workspaceId: string, ceiling: Ceiling, context: ActionContext): Promise<CeilingChange> {
+      const fitted = await db.transaction().execute(async (tx) => {
+        // Updating the row holds it until commit: a key given limits meanwhile waits, then sees this ceiling.
+        if (!(await deps.workspaces.setCeiling(tx, workspaceId, ceiling))) throw notFound('workspace');
+        const changed: CeilingChange['fitted'] = [];
+        for (const key of await repo.listKeysToFit(tx, workspaceId, ceiling)) {
+          const from = { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour };
+          const to = fitToCeiling(from, ceiling);
+          if (!sameRateLimit(from, to)) changed.push({ id: key.id, name: key.name, from, to });
+        }
+        await recordManagementEvent(tx, context, {
+          workspaceId,
+          action: 'workspace.ceiling_change',
+          target: { type: 'workspace', id: workspaceId },
+          details: { ...ceiling, fitted_keys: changed.map((k) => k.id) },
+        });
+        for (const { id, from, to } of changed) {
+          await repo.updateKey(tx, id, { rate_limit_per_minute: to.per_minute, rate_limit_per_hour: to.per_hour });
+          await recordManagementEvent(tx, context, {
+            workspaceId,
+            action: 'api_key.update',
+            target: { type: 'api_key', id },
+            details: { changed: ['rate_limit'], rate_limit: to, previous_rate_limit: from, reason: 'workspace ceiling lowered' },
+          });
+        }
+        return changed;
+      });
+      for (const { id } of fitted) await deps.onKeyChanged(id);
+      return { ceiling, fitted };
     },
 
     /** Immediate and permanent: the key and every version die together; revoking again changes nothing. */

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { principalOf } from '../auth/principal.js';
-import type { KeysService } from './keys-service.js';
-import { DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS } from './lifecycle.js';
-import type { ApiKeyObject } from './keys-present.js';
+import type { KeysService } from '../keys/keys-service.js';
+import { DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS } from '../keys/lifecycle.js';
+import type { ApiKeyObject } from '../keys/keys-present.js';
 
 /** What a key may learn about itself: enough to check that a swapped-in secret works, nothing of other keys. */
 function presentSelf(key: ApiKeyObject, secretId: string) {
@@ -45,7 +45,7 @@ export const currentKeyRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = as
     {
       config: { scope: 'keys:rotate_self' },
       schema: {
-        summary: 'Rotate the calling key: a new secret, and the overlap starts for the calling one',
+        summary: 'Rotate the calling key: a new secret, and the overlap starts for the calling one (only the current secret may)',
         tags: ['API keys'],
         body: z.strictObject({ overlap_seconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).optional() }).nullish(),
       },
@@ -53,7 +53,7 @@ export const currentKeyRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = as
     async (request) => {
       const principal = principalOf(request);
       const overlap = request.body?.overlap_seconds ?? DEFAULT_OVERLAP_SECONDS;
-      const rotated = await keys.rotate(principal.workspaceId, principal.keyId, overlap, {
+      const rotated = await keys.rotateSelf(principal.workspaceId, principal.keyId, principal.secretId, overlap, {
         actor: null,
         viaKey: principal.keyId,
         sourceIp: request.ip,
