@@ -70,5 +70,6 @@ function eventOf(request: FastifyRequest, status: number, errorCode: string | nu
     argument_hash: argumentHash({ method: request.method, path, query, body: body ?? null }),
     // A call with neither query nor body (most GETs) has nothing to keep.
     payload: search === '' && (body === undefined || body === null) ? null : redactPayload({ query, body: body ?? null }),
+    summarized: key === undefined && request.authAttempt?.pastFailureBudget === true,
   };
 }
