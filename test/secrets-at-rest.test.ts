@@ -85,11 +85,23 @@ describeEachBackend('secrets at rest', (harness) => {
       await tenant.client.get(`${tenant.keys}/${secret}`);
       await tenant.client.request('GET', tenant.keys, undefined, { 'x-api-key': secret });
     }
+    // Past an address's failure budget, calls without a recognised key are counted with a sample path.
+    const flooder = '203.0.113.250';
+    for (let i = 0; i < 30; i++) await apiCall(h, null, '/api/v1/ping', { ip: flooder });
+    for (const secret of secrets) {
+      for (const text of [secret, `${secret}x`, `key_${secret}`]) assert.equal((await apiCall(h, null, `/api/v1/nothing/${text}?${text}=1`, { ip: flooder })).status, 429);
+    }
     assert.ok(replies.some((r) => r.status === 200) && replies.some((r) => r.status === 401) && replies.some((r) => r.status === 400), 'answered and refused calls');
     await auditFlushed(h, replies);
+    for (let i = 0; i < 400; i++) {
+      const counted = await h.db.selectFrom('audit_unattributed').select('requests').where('source_ip', '=', flooder).execute();
+      if (counted.reduce((n, row) => n + row.requests, 0) === secrets.length * 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
 
     const { tables, text: dump } = await dumpDatabase(h);
     assert.ok(tables.includes('audit_events_default') && tables.some((t) => /^audit_payloads_p\d{8}$/.test(t)), `the audit partitions are dumped: ${tables.join(', ')}`);
+    assert.ok(dump.includes('GET /api/v1/nothing/'), 'the unattributed counts are dumped');
     const logs = h.logs.join('');
     assert.ok(dump.includes(created.id) && dump.includes('/api/v1/contacts/') && dump.includes('crm-sync/1.0 ('), 'the dump holds the calls');
     assert.ok(logs.includes('/api-keys') && logs.includes('/api/v1/nothing/'), 'the logs hold the calls');
