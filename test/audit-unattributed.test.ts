@@ -105,6 +105,9 @@ describeEachBackend('audit log: calls with no recognised key', (harness) => {
       const reply = await apiCall(h, secret, '/api/v1/no/such/route', { ip: '192.0.2.99', method: method as 'GET' });
       assert.deepEqual([reply.status, reply.body.error.code], [status, code], `${method} with ${secret?.slice(0, 8) ?? 'no key'}`);
     }
+    const echoed = await apiCall(h, key.secret, `/api/v1/contacts/x/${key.secret}`, { ip: '192.0.2.99' });
+    assert.equal(echoed.status, 404);
+    assert.ok(!echoed.raw.includes(key.secret.slice(12)), `the key is not echoed: ${echoed.body.error.message}`);
     const openapi = await h.app.inject({ url: '/openapi.json' });
     assert.ok(!openapi.body.includes('/api/*'), 'the catch-all is not documented');
   });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import { redactSecrets } from '../audit/redact.js';
 import { AppError } from '../http/errors.js';
 import type { Scope } from '../keys/scopes.js';
 import type { RateLimitResult } from '../ratelimit/decision.js';
@@ -46,8 +47,9 @@ async function apiAuth(app: FastifyInstance, options: { authenticator: Authentic
 
 const UNKNOWN_ROUTE = '/api/*';
 
+/** Names the path, with any key in it masked: an answer is logged by proxies and clients too. */
 function notFound(request: FastifyRequest): AppError {
-  return new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`);
+  return new AppError('not_found', `No route for ${request.method} ${redactSecrets(request.url.split('?')[0] ?? '')}.`);
 }
 
 /** On an unknown route, a call without any key is told the route does not exist, as it always was. */
