@@ -122,6 +122,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     return failed(sourceIp, now.getTime(), attempt, refusal);
   }
 
+  /** An address past its budget is refused at once, with no count and no lookup: a flood costs a Map read. */
   function refuseIfBlocked(sourceIp: string, nowMs: number, attempt: AuthAttempt): void {
     const until = blocked.get(sourceIp);
     if (until === undefined || until <= nowMs) return;
@@ -139,7 +140,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   }
 
   function tooManyFailures(retryAfter: number): AppError {
-    return new AppError('rate_limited', 'Too many requests with invalid API keys from this address. Wait and check the key.', {
+    return new AppError('rate_limited', 'Too many requests without a valid API key from this address. Wait, and check the key and the URL.', {
       headers: { 'Retry-After': String(retryAfter) },
     });
   }
