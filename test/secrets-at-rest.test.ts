@@ -81,9 +81,10 @@ describeEachBackend('secrets at rest', (harness) => {
         // In headers: the user agent (stored) and ones nobody should read.
         await call(current, '/api/v1/ping', { headers: { 'user-agent': `crm-sync/1.0 (${text})`, 'x-api-key': text, cookie: `latchkey_session=${text}` } });
       }
-      // Where the management API meets one: a path and a session cookie.
+      // Where the management API meets one: a path, a header, and the user agent of a logged change.
       await tenant.client.get(`${tenant.keys}/${secret}`);
       await tenant.client.request('GET', tenant.keys, undefined, { 'x-api-key': secret });
+      assert.equal((await tenant.client.request('PATCH', url, { name: 'renamed' }, { 'user-agent': `console (key_${secret})` })).status, 200);
     }
     // Past an address's failure budget, calls without a recognised key are counted with a sample path.
     const flooder = '203.0.113.250';
