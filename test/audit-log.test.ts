@@ -108,8 +108,9 @@ describeEachBackend('audit log: one event per call', (harness) => {
       const limited = await apiCall(h, key.secret, '/api/v1/tickets');
       assert.equal(limited.status, 429);
       assert.deepEqual([(await eventOf(h, limited)).error_code, (await eventOf(h, limited)).key_id], ['rate_limited', key.id]);
-      const unknown = await apiCall(h, key.secret, '/api/v1/nothing-here');
-      assert.equal((await eventOf(h, unknown)).status, 404);
+      // An unknown route is verified like any other: the call is the key's, in its workspace's log.
+      const unknown = await apiCall(h, walled.secret, '/api/v1/nothing-here', { ip: '203.0.113.1' });
+      assert.deepEqual([(await eventOf(h, unknown)).status, (await eventOf(h, unknown)).key_id], [404, walled.id]);
     } finally {
       restore();
     }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { newId } from '../ids.js';
 import { argumentHash, queryObject } from './argument-hash.js';
 import type { AuditWriter } from './audit-writer.js';
-import { redactPayload } from './redact.js';
+import { redactPayload, redactSecrets } from './redact.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,6 +45,7 @@ function eventOf(request: FastifyRequest, status: number, errorCode: string | nu
   const query = queryObject(search);
   const key = request.authAttempt?.key;
   const scope = request.routeOptions.config?.scope ?? null;
+  const userAgent = request.headers['user-agent'];
   return {
     id: newId('evt', startedAt.getTime()),
     created_at: startedAt,
@@ -56,11 +57,12 @@ function eventOf(request: FastifyRequest, status: number, errorCode: string | nu
     secret_version: key?.secretVersion ?? null,
     method: request.method,
     route: request.routeOptions.url ?? null,
-    path: path.slice(0, 2048),
+    // Redacted before cut, so that a key across the cut cannot leave a fragment too short to be recognised.
+    path: redactSecrets(path).slice(0, 2048),
     status,
     latency_ms: Math.round(elapsedMs * 1000) / 1000,
     source_ip: request.ip,
-    user_agent: request.headers['user-agent']?.slice(0, 512) ?? null,
+    user_agent: userAgent === undefined ? null : redactSecrets(userAgent).slice(0, 512),
     request_id: request.id,
     error_code: errorCode,
     scope,
@@ -68,5 +70,6 @@ function eventOf(request: FastifyRequest, status: number, errorCode: string | nu
     argument_hash: argumentHash({ method: request.method, path, query, body: body ?? null }),
     // A call with neither query nor body (most GETs) has nothing to keep.
     payload: search === '' && (body === undefined || body === null) ? null : redactPayload({ query, body: body ?? null }),
+    summarized: key === undefined && request.authAttempt?.pastFailureBudget === true,
   };
 }

@@ -7,6 +7,11 @@ export type AuditEvent = AuditEventRow & {
   /** The scope the call used, when it got past every check (for "scopes used" and least privilege). */
   scope_used: string | null;
   payload: Record<string, unknown> | null;
+  /**
+   * A call with no recognised key past its source IP's failure budget: counted in audit_unattributed
+   * (per address, error code and minute) instead of kept as an event of its own.
+   */
+  summarized?: boolean;
 };
 
 export interface AuditWriterOptions {
@@ -137,11 +142,38 @@ async function insertPayloads(tx: Tx, events: readonly AuditEvent[]): Promise<vo
   `.execute(tx);
 }
 
-async function writeBatch(db: Db, events: readonly AuditEvent[]): Promise<void> {
+const MINUTE_MS = 60_000;
+
+/** Adds a batch's summarized calls to their (minute, source IP, error code) rows: one upsert. */
+async function countUnattributed(tx: Tx, events: readonly AuditEvent[]): Promise<void> {
+  const rows = new Map<string, { minute: Date; source_ip: string; error_code: string; requests: number; sample_path: string }>();
+  for (const e of events) {
+    const minute = new Date(Math.floor(e.created_at.getTime() / MINUTE_MS) * MINUTE_MS);
+    const error_code = e.error_code ?? '';
+    const key = [minute.getTime(), e.source_ip, error_code].join('\u0000');
+    const row = rows.get(key);
+    if (row) row.requests++;
+    else rows.set(key, { minute, source_ip: e.source_ip, error_code, requests: 1, sample_path: `${e.method} ${e.path}`.slice(0, 512) });
+  }
+  // Sorted, as the rollups are, so that instances upserting the same rows lock them in the same order.
+  const sorted = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => row);
+  await tx
+    .insertInto('audit_unattributed')
+    .values(sorted)
+    .onConflict((oc) => oc.columns(['minute', 'source_ip', 'error_code']).doUpdateSet({ requests: sql`audit_unattributed.requests + excluded.requests` }))
+    .execute();
+}
+
+async function writeBatch(db: Db, batch: readonly AuditEvent[]): Promise<void> {
+  const events = batch.filter((e) => !e.summarized);
+  const summarized = events.length === batch.length ? [] : batch.filter((e) => e.summarized);
   await db.transaction().execute(async (tx) => {
-    await insertEvents(tx, events);
-    await insertPayloads(tx, events);
-    await writeRollups(tx, events);
+    if (events.length > 0) {
+      await insertEvents(tx, events);
+      await insertPayloads(tx, events);
+      await writeRollups(tx, events);
+    }
+    if (summarized.length > 0) await countUnattributed(tx, summarized);
   });
 }
 

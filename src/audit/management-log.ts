@@ -1,5 +1,6 @@
 import type { Executor } from '../db/client.js';
 import { newId } from '../ids.js';
+import { redactSecrets } from './redact.js';
 
 /** Who did something in the console or the management API, and from where. */
 export interface ActionContext {
@@ -48,7 +49,7 @@ export async function recordManagementEvent(ex: Executor, context: ActionContext
       target_type: event.target?.type ?? null,
       target_id: event.target?.id ?? null,
       source_ip: context.sourceIp,
-      user_agent: context.userAgent?.slice(0, 512) ?? null,
+      user_agent: context.userAgent === undefined ? null : redactSecrets(context.userAgent).slice(0, 512),
       request_id: context.requestId,
       details: JSON.stringify({ ...event.details, ...(context.viaKey ? { via_api_key: context.viaKey } : {}) }),
     })

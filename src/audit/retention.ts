@@ -15,7 +15,7 @@ export interface RetentionReport {
   dropped: string[];
   /** Rows moved out of a default partition into the day partition created for them. */
   moved: number;
-  /** Expired rows deleted from the default partitions and the rollups. */
+  /** Expired rows deleted from the default partitions, the rollups and the unattributed counts. */
   deleted: number;
 }
 
@@ -81,8 +81,8 @@ export function planPartitions(table: PartitionedAuditTable, existing: readonly 
 /**
  * Keeps the audit log's size bounded at a cost that does not grow with it: day partitions are created
  * ahead of time and whole expired ones dropped (payloads after `payloadDays`, events after
- * `retentionDays`); only the default partitions (rows whose day had no partition) and the rollups are
- * trimmed row by row, and they stay small. Idempotent, and safe with many instances running it at once:
+ * `retentionDays`); only the default partitions (rows whose day had no partition), the rollups and the
+ * unattributed counts (audit_unattributed) are trimmed row by row, and they stay small. Idempotent, and safe with many instances running it at once:
  * each step holds a transaction-level advisory lock, and a run that cannot take it leaves the work to
  * the instance that has it. PGlite (PostgreSQL 18 in WebAssembly) runs all of it unchanged.
  */
@@ -193,5 +193,6 @@ async function createPartition(tx: Tx, table: PartitionedAuditTable, day: Date, 
 async function trimRollups(tx: Tx, cutoff: Date, report: RetentionReport): Promise<void> {
   const hourly = await tx.deleteFrom('audit_usage_hourly').where('hour', '<', cutoff).executeTakeFirst();
   const daily = await tx.deleteFrom('audit_ip_daily').where('day', '<', cutoff.toISOString().slice(0, 10)).executeTakeFirst();
-  report.deleted += Number(hourly.numDeletedRows) + Number(daily.numDeletedRows);
+  const unattributed = await tx.deleteFrom('audit_unattributed').where('minute', '<', cutoff).executeTakeFirst();
+  report.deleted += Number(hourly.numDeletedRows) + Number(daily.numDeletedRows) + Number(unattributed.numDeletedRows);
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import { redactSecrets } from '../audit/redact.js';
 import { AppError } from '../http/errors.js';
 import type { Scope } from '../keys/scopes.js';
 import type { RateLimitResult } from '../ratelimit/decision.js';
@@ -29,15 +30,34 @@ async function apiAuth(app: FastifyInstance, options: { authenticator: Authentic
   app.addHook('onRoute', (route) => {
     const scope = (route.config as { scope?: Scope | null } | undefined)?.scope;
     if (scope === undefined) throw new Error(`${route.method} ${route.url} must declare config.scope (or null)`);
-    const hook = authHook(authenticator, scope);
+    const hook = authHook(authenticator, scope, route.url === UNKNOWN_ROUTE);
     // A new array, never a push: Fastify copies a GET route's options for its HEAD route before this
     // hook runs, and a shared array would give the HEAD route the hook twice.
     const own = route.onRequest;
     route.onRequest = own === undefined ? [hook] : [hook, ...(Array.isArray(own) ? own : [own])];
   });
+
+  // Every /api path no route has comes through the same door: a recognised key's call is its own (in its
+  // workspace's log, under its rate limit) and answers 404; a call with no recognised key counts against
+  // the source IP's failure budget like any other, and without a key at all still answers 404.
+  app.all(UNKNOWN_ROUTE, { config: { scope: null }, schema: { hide: true } }, async (request) => {
+    throw notFound(request);
+  });
 }
 
-function authHook(authenticator: Authenticator, scope: Scope | null): onRequestHookHandler {
+const UNKNOWN_ROUTE = '/api/*';
+
+/** Names the path, with any key in it masked: an answer is logged by proxies and clients too. */
+function notFound(request: FastifyRequest): AppError {
+  return new AppError('not_found', `No route for ${request.method} ${redactSecrets(request.url.split('?')[0] ?? '')}.`);
+}
+
+/** On an unknown route, a call without any key is told the route does not exist, as it always was. */
+function asUnknownRoute(request: FastifyRequest, error: Error): Error {
+  return error instanceof AppError && error.code === 'missing_api_key' ? notFound(request) : error;
+}
+
+function authHook(authenticator: Authenticator, scope: Scope | null, unknownRoute: boolean): onRequestHookHandler {
   function done(request: FastifyRequest, reply: FastifyReply, result: Authenticated, attempt: AuthAttempt, next: HookHandlerDoneFunction): void {
     request.principal = result.principal;
     setRateLimitHeaders(reply, result.rateLimit);
@@ -60,10 +80,11 @@ function authHook(authenticator: Authenticator, scope: Scope | null): onRequestH
     try {
       outcome = authenticator.authenticate(request.headers.authorization, request.ip, attempt);
     } catch (error) {
-      next(error as Error);
+      next(unknownRoute ? asUnknownRoute(request, error as Error) : (error as Error));
       return;
     }
-    if (outcome instanceof Promise) outcome.then((result) => done(request, reply, result, attempt, next), next);
+    const refused = unknownRoute ? (error: Error) => next(asUnknownRoute(request, error)) : next;
+    if (outcome instanceof Promise) outcome.then((result) => done(request, reply, result, attempt, next), refused);
     else done(request, reply, outcome, attempt, next);
   };
 }

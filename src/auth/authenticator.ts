@@ -35,6 +35,8 @@ export interface AuthAttempt {
   rateLimit?: RateLimitResult;
   /** Set once every check has passed, the route's scope included. */
   passed?: boolean;
+  /** Refused with no recognised key, the source IP's failure budget used up: the audit log counts it, not keeps it. */
+  pastFailureBudget?: boolean;
 }
 
 const REALM = 'Bearer realm="latchkey"';
@@ -111,17 +113,34 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     return verified;
   }
 
-  /** Counts a made-up key against the source IP; past the budget the answer becomes 429. */
-  async function failed(sourceIp: string, nowMs: number): Promise<never> {
+  /**
+   * Counts a call with no key we know (none, malformed, made up) against the source IP; within the budget
+   * it answers `refusal`, past it 429. A blocked address is refused before anything is counted or looked up.
+   */
+  function unrecognised(sourceIp: string, now: Date, attempt: AuthAttempt, refusal: AppError): Promise<never> {
+    if (blocked.size > 0) refuseIfBlocked(sourceIp, now.getTime(), attempt);
+    return failed(sourceIp, now.getTime(), attempt, refusal);
+  }
+
+  /** An address past its budget is refused at once, with no count and no lookup: a flood costs a Map read. */
+  function refuseIfBlocked(sourceIp: string, nowMs: number, attempt: AuthAttempt): void {
+    const until = blocked.get(sourceIp);
+    if (until === undefined || until <= nowMs) return;
+    attempt.pastFailureBudget = true;
+    throw tooManyFailures(Math.ceil((until - nowMs) / 1000));
+  }
+
+  async function failed(sourceIp: string, nowMs: number, attempt: AuthAttempt, refusal: AppError = unauthorized('invalid_api_key', INVALID_KEY)): Promise<never> {
     const result = await rateLimits.consume(`authfail:${sourceIp}`, [{ seconds: MINUTE, limit: deps.authFailuresPerMinute }], nowMs);
-    if (result.allowed) throw unauthorized('invalid_api_key', INVALID_KEY);
+    if (result.allowed) throw refusal;
+    attempt.pastFailureBudget = true;
     blocked.set(sourceIp, result.resetAt * 1000);
     if (blocked.size > 100_000) blocked.delete(blocked.keys().next().value as string);
     throw tooManyFailures(result.retryAfter);
   }
 
   function tooManyFailures(retryAfter: number): AppError {
-    return new AppError('rate_limited', 'Too many requests with invalid API keys from this address. Wait and check the key.', {
+    return new AppError('rate_limited', 'Too many requests without a valid API key from this address. Wait, and check the key and the URL.', {
       headers: { 'Retry-After': String(retryAfter) },
     });
   }
@@ -158,7 +177,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
 
   async function afterLookup(hash: string, now: Date, sourceIp: string, attempt: AuthAttempt): Promise<Authenticated> {
     const verified = await lookup(hash);
-    if (!verified) return failed(sourceIp, now.getTime());
+    if (!verified) return failed(sourceIp, now.getTime(), attempt);
     return admit(verified, now, sourceIp, attempt);
   }
 
@@ -170,23 +189,21 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     authenticate(authorization: string | string[] | undefined, sourceIp: string, attempt: AuthAttempt = {}): Authenticated | Promise<Authenticated> {
       const now = deps.now();
       const token = bearerToken(authorization);
-      if (!token) throw unauthorized('missing_api_key', 'Send your API key as Authorization: Bearer <key>.');
+      // No key, or not one of ours, counts against the source IP as a made-up key does: without it, a
+      // flood of such calls would cost nothing and write an audit event each.
+      if (!token) return unrecognised(sourceIp, now, attempt, unauthorized('missing_api_key', 'Send your API key as Authorization: Bearer <key>.'));
       // Every key of ours has the same length: anything else is refused before it costs a hash.
-      if (token.length !== keyLength) throw unauthorized('invalid_api_key', INVALID_KEY);
+      if (token.length !== keyLength) return unrecognised(sourceIp, now, attempt, unauthorized('invalid_api_key', INVALID_KEY));
       const hash = hashSecret(token);
       const cached = cache.get(hash);
       // The format and checksum check, before storage as PRODUCT.md orders it, but only for what the cache
       // does not know: a cached secret (known, or known not to exist) passed it when it was first looked
       // up, and SHA-256 ties the hash to that very string, so checking again would answer the same.
-      if (cached === undefined && !isWellFormedSecret(token, deps.keyPrefix)) throw unauthorized('invalid_api_key', INVALID_KEY);
-      if (blocked.size > 0 && !cached) {
-        const until = blocked.get(sourceIp);
-        const nowMs = now.getTime();
-        if (until !== undefined && until > nowMs) throw tooManyFailures(Math.ceil((until - nowMs) / 1000));
-      }
+      if (cached === undefined && !isWellFormedSecret(token, deps.keyPrefix)) return unrecognised(sourceIp, now, attempt, unauthorized('invalid_api_key', INVALID_KEY));
+      if (blocked.size > 0 && !cached) refuseIfBlocked(sourceIp, now.getTime(), attempt);
       deps.onLookup?.(cached === undefined ? 'miss' : 'hit');
       if (cached === undefined) return afterLookup(hash, now, sourceIp, attempt);
-      if (cached === null) return failed(sourceIp, now.getTime());
+      if (cached === null) return failed(sourceIp, now.getTime(), attempt);
       return admit(cached, now, sourceIp, attempt);
     },
   };

@@ -29,8 +29,10 @@ describe('key cache', () => {
     cache.set('old', secret('k1', 's1'), cache.generation);
     cache.set('new', secret('k1', 's2'), cache.generation);
     cache.set('other', secret('k2'), cache.generation);
+    assert.equal(cache.indexedKeys, 2);
     cache.invalidateKey('k1');
     assert.deepEqual([cache.get('old'), cache.get('new'), cache.get('other')?.principal.keyId], [undefined, undefined, 'k2']);
+    assert.equal(cache.indexedKeys, 1, 'the forgotten key leaves the index');
   });
 
   it('refuses a lookup that started before a change was announced', () => {
@@ -50,7 +52,19 @@ describe('key cache', () => {
     assert.deepEqual([cache.get('a')?.principal.keyId, cache.get('b'), cache.get('c')?.principal.keyId], ['ka', undefined, 'kc']);
     for (let i = 0; i < 10; i++) cache.set(`bogus${i}`, null, cache.generation);
     assert.equal(cache.size, 2, 'made-up keys do not push real ones out');
-    cache.invalidateKey('kb'); // its index entry left with the eviction
+    assert.equal(cache.indexedKeys, 2, "an evicted key's index entry leaves with it");
+    cache.invalidateKey('kb');
+    assert.equal(cache.indexedKeys, 2);
+  });
+
+  it('keeps its index as small as the cache however many keys pass through it', () => {
+    const cache = new KeyCache({ maxEntries: 8 });
+    for (let i = 0; i < 1000; i++) {
+      cache.set(`h${i}`, secret(`k${i % 300}`, `s${i}`), cache.generation);
+      if (i % 7 === 0) cache.invalidateKey(`k${(i * 13) % 300}`);
+    }
+    assert.ok(cache.size <= 8);
+    assert.ok(cache.indexedKeys <= cache.size, `${cache.indexedKeys} keys indexed for ${cache.size} cached secrets`);
   });
 
   it('keeps a busy key while others come and go, though a hit does not always move it', () => {

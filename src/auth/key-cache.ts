@@ -162,6 +162,11 @@ export class KeyCache {
     return this.#known.size;
   }
 
+  /** Keys with a secret in the index that invalidateKey reads: bounded by `size`, or the index leaks. */
+  get indexedKeys(): number {
+    return this.#hashesByKey.size;
+  }
+
   #unindex(hash: string, keyId: string): void {
     const hashes = this.#hashesByKey.get(keyId);
     hashes?.delete(hash);

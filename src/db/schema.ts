@@ -150,6 +150,15 @@ export interface AuditIpDailyTable {
   requests: number;
 }
 
+/** Calls with no recognised key past their address's failure budget, counted per address, error code and minute. */
+export interface AuditUnattributedTable {
+  minute: Date;
+  source_ip: string;
+  error_code: string;
+  requests: number;
+  sample_path: string;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: Generated<Date>;
@@ -167,6 +176,7 @@ export interface Database {
   audit_payloads: AuditPayloadsTable;
   audit_usage_hourly: AuditUsageHourlyTable;
   audit_ip_daily: AuditIpDailyTable;
+  audit_unattributed: AuditUnattributedTable;
   api_records: ApiRecordsTable;
 }
 
