@@ -34,6 +34,16 @@ export function createAccountsRepo() {
       return ex.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
+    /**
+     * Holds the workspace row until the transaction ends. Every change to who is an Owner takes it first,
+     * so that two such changes run one after the other and the second counts the Owners the first left:
+     * at READ COMMITTED, two demotions that each counted two Owners would otherwise leave none.
+     */
+    async lockWorkspace(ex: Executor, id: string): Promise<boolean> {
+      const row = await ex.selectFrom('workspaces').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
+      return row !== undefined;
+    },
+
     async setCeiling(ex: Executor, id: string, ceiling: { ceiling_per_minute: number; ceiling_per_hour: number }): Promise<boolean> {
       const result = await ex.updateTable('workspaces').set(ceiling).where('id', '=', id).executeTakeFirst();
       return result.numUpdatedRows > 0n;

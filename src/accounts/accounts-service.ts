@@ -58,6 +58,22 @@ export function createAccountsService(deps: AccountsDeps) {
     return workspace;
   }
 
+  /**
+   * Locks the workspace (see repo.lockWorkspace), then reads the actor's role again: the role checked
+   * before the transaction may have been taken away by a change that held the lock meanwhile.
+   * The operator (CLI, no actor) keeps the role it was given.
+   */
+  async function lockForMembershipChange(tx: Executor, workspaceId: string, actorRole: Role, context: ActionContext): Promise<Role> {
+    if (!(await repo.lockWorkspace(tx, workspaceId))) throw notFound('workspace');
+    if (!context.actor) return actorRole;
+    const current = await repo.findMembership(tx, workspaceId, context.actor.id);
+    if (!current) throw notFound('workspace');
+    if (!MANAGER_ROLES.includes(current.role)) {
+      throw new AppError('insufficient_role', 'This needs the Owner or Admin role in this workspace. Ask an Owner of the workspace to change your role.');
+    }
+    return current.role;
+  }
+
   return {
     async isSetUp(): Promise<boolean> {
       return (await repo.countUsers(db)) > 0;
@@ -187,6 +203,7 @@ export function createAccountsService(deps: AccountsDeps) {
 
     async changeRole(workspaceId: string, actorRole: Role, userId: string, role: Role, context: ActionContext) {
       return db.transaction().execute(async (tx) => {
+        actorRole = await lockForMembershipChange(tx, workspaceId, actorRole, context);
         const membership = await repo.findMembership(tx, workspaceId, userId);
         if (!membership) throw notFound('member');
         if ((membership.role === 'owner' || role === 'owner') && actorRole !== 'owner') {
