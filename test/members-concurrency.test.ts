@@ -47,4 +47,8 @@ describeEachBackend('last Owner under concurrency', (harness) => {
   it('two Owners demoting each other at once: exactly one succeeds, one Owner stays', async () => {
     await race(harness(), (by, workspaceId, targetId) => by.patch(`/v1/workspaces/${workspaceId}/members/${targetId}`, { role: 'admin' }));
   });
+
+  it('two Owners removing each other at once: exactly one succeeds, one Owner stays', async () => {
+    await race(harness(), (by, workspaceId, targetId) => by.delete(`/v1/workspaces/${workspaceId}/members/${targetId}`));
+  });
 });

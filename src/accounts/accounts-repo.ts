@@ -18,6 +18,12 @@ export function createAccountsRepo() {
       await ex.insertInto('users').values(user).execute();
     },
 
+    /** False when the email was taken meanwhile (a concurrent sign-up), instead of a unique violation. */
+    async insertUserIfNew(ex: Executor, user: { id: string; email: string; password_hash: string }): Promise<boolean> {
+      const result = await ex.insertInto('users').values(user).onConflict((oc) => oc.column('email').doNothing()).executeTakeFirst();
+      return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+    },
+
     findUserByEmail(ex: Executor, email: string) {
       return ex.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     },
@@ -64,6 +70,10 @@ export function createAccountsRepo() {
 
     async setRole(ex: Executor, workspaceId: string, userId: string, role: Role): Promise<void> {
       await ex.updateTable('memberships').set({ role }).where('workspace_id', '=', workspaceId).where('user_id', '=', userId).execute();
+    },
+
+    async deleteMembership(ex: Executor, workspaceId: string, userId: string): Promise<void> {
+      await ex.deleteFrom('memberships').where('workspace_id', '=', workspaceId).where('user_id', '=', userId).execute();
     },
 
     async countOwners(ex: Executor, workspaceId: string): Promise<number> {

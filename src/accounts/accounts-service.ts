@@ -164,6 +164,13 @@ export function createAccountsService(deps: AccountsDeps) {
       return repo.listMembers(db, workspaceId);
     },
 
+    /** Opens a session for a user who has just proved who they are (an accepted invitation). */
+    startSession,
+
+    /**
+     * The operator's way (CLI create-user) to put a person in a workspace directly. The management API
+     * never does this: there, people join by accepting an invitation (invitations-service).
+     */
     async addMember(
       workspaceId: string,
       actorRole: Role,
@@ -198,6 +205,29 @@ export function createAccountsService(deps: AccountsDeps) {
           details: { email, role: input.role, user_created: created },
         });
         return { user_id: user.id, email, role: input.role };
+      });
+    },
+
+    /** Takes someone out of a workspace; their account and the keys they created stay. */
+    async removeMember(workspaceId: string, actorRole: Role, userId: string, context: ActionContext) {
+      await db.transaction().execute(async (tx) => {
+        actorRole = await lockForMembershipChange(tx, workspaceId, actorRole, context);
+        const membership = await repo.findMembership(tx, workspaceId, userId);
+        if (!membership) throw notFound('member');
+        if (membership.role === 'owner' && actorRole !== 'owner') {
+          throw new AppError('insufficient_role', 'Only an Owner can remove an Owner.');
+        }
+        if (membership.role === 'owner' && (await repo.countOwners(tx, workspaceId)) <= 1) {
+          throw new AppError('conflict', 'A workspace needs at least one Owner; make someone else an Owner first.');
+        }
+        const user = await repo.findUserById(tx, userId);
+        await repo.deleteMembership(tx, workspaceId, userId);
+        await recordManagementEvent(tx, context, {
+          workspaceId,
+          action: 'member.removed',
+          target: { type: 'user', id: userId },
+          details: { email: user?.email ?? null, role: membership.role },
+        });
       });
     },
 
