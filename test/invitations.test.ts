@@ -117,6 +117,28 @@ describeEachBackend('invitations', (harness) => {
     assert.equal((await owner.client.get(membersOf(owner))).body.data.length, 2);
   });
 
+  it('refuses bad input on the link routes with 400 and the field, and any malformed token with the same 404', async () => {
+    const h = harness();
+    const owner = await newTenant(h);
+    const invite = await owner.client.post(membersOf(owner), { email: uniqueEmail(), role: 'member' });
+    const person = new Client(h.app);
+    for (const [body, param] of [
+      [{ password: 'short' }, 'password'],
+      [{}, 'password'],
+      [{ password: PASSWORD, email: 'x@example.com' }, 'email'],
+    ] as const) {
+      const reply = await accept(person, invite.body.token, body);
+      assert.deepEqual([reply.status, reply.body.error.code, reply.body.error.param], [400, 'invalid_request', param], reply.raw);
+    }
+    const unknown = await new Client(h.app).get(`/v1/invitations/${invite.body.token}`);
+    for (const token of ['x', 'A'.repeat(43), `${invite.body.token}x`, '%00', 'a'.repeat(100)]) {
+      const reply = await person.get(`/v1/invitations/${token}`);
+      assert.deepEqual([reply.status, reply.body.error.code], [404, 'not_found'], token);
+      assert.equal(reply.body.error.message, (await accept(person, token, { password: PASSWORD })).body.error.message);
+    }
+    assert.equal(unknown.status, 200, 'the link still works after all that');
+  });
+
   it('expires a link after 7 days', async () => {
     const h = harness();
     const owner = await newTenant(h);

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actionContext, signedInContext } from '../http/context.js';
 import { AppError } from '../http/errors.js';
-import { email, iso, password, pathId, role, text, workspaceParams } from '../http/schemas.js';
+import { email, iso, password, pathId, role, workspaceParams } from '../http/schemas.js';
 import type { InvitationsService } from './invitations-service.js';
 import { setSessionCookie, type SessionOptions } from './session-plugin.js';
 import { csrfTokenMatches } from './session-token.js';
@@ -35,8 +35,11 @@ function presentInvitation(row: InvitationRow) {
   };
 }
 
-/** The link's token is a credential: bounded here, and the routes that carry it log nothing below warn (no URL). */
-const tokenParams = z.object({ token: text(200) });
+/**
+ * The link's token is a credential: bounded here, and the routes that carry it log nothing below warn (no
+ * URL). Its shape is checked by the service, which answers any token that is not a live link alike (404).
+ */
+const tokenParams = z.object({ token: z.string().max(200) });
 const TOKEN_ROUTE = { config: { public: true }, logLevel: 'warn' } as const;
 
 /**
