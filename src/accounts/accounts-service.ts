@@ -211,10 +211,10 @@ export function createAccountsService(deps: AccountsDeps) {
     /** Takes someone out of a workspace; their account and the keys they created stay. */
     async removeMember(workspaceId: string, actorRole: Role, userId: string, context: ActionContext) {
       await db.transaction().execute(async (tx) => {
-        actorRole = await lockForMembershipChange(tx, workspaceId, actorRole, context);
+        const actorRoleNow = await lockForMembershipChange(tx, workspaceId, actorRole, context);
         const membership = await repo.findMembership(tx, workspaceId, userId);
         if (!membership) throw notFound('member');
-        if (membership.role === 'owner' && actorRole !== 'owner') {
+        if (membership.role === 'owner' && actorRoleNow !== 'owner') {
           throw new AppError('insufficient_role', 'Only an Owner can remove an Owner.');
         }
         if (membership.role === 'owner' && (await repo.countOwners(tx, workspaceId)) <= 1) {
@@ -233,10 +233,10 @@ export function createAccountsService(deps: AccountsDeps) {
 
     async changeRole(workspaceId: string, actorRole: Role, userId: string, role: Role, context: ActionContext) {
       return db.transaction().execute(async (tx) => {
-        actorRole = await lockForMembershipChange(tx, workspaceId, actorRole, context);
+        const actorRoleNow = await lockForMembershipChange(tx, workspaceId, actorRole, context);
         const membership = await repo.findMembership(tx, workspaceId, userId);
         if (!membership) throw notFound('member');
-        if ((membership.role === 'owner' || role === 'owner') && actorRole !== 'owner') {
+        if ((membership.role === 'owner' || role === 'owner') && actorRoleNow !== 'owner') {
           throw new AppError('insufficient_role', 'Only an Owner can make someone an Owner or change an Owner\'s role.');
         }
         if (membership.role === 'owner' && role !== 'owner' && (await repo.countOwners(tx, workspaceId)) <= 1) {
