@@ -6,6 +6,9 @@ import { createAccountsRepo } from './accounts/accounts-repo.js';
 import { accountsRoutes } from './accounts/accounts-routes.js';
 import { createAccountsService } from './accounts/accounts-service.js';
 import { createLoginThrottle } from './accounts/login-throttle.js';
+import { createInvitationsRepo } from './accounts/invitations-repo.js';
+import { invitationsRoutes } from './accounts/invitations-routes.js';
+import { createInvitationsService } from './accounts/invitations-service.js';
 import sessionPlugin from './accounts/session-plugin.js';
 import workspaceScope from './accounts/workspace-scope.js';
 import type { Config } from './config.js';
@@ -139,6 +142,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now,
     loginThrottle: createLoginThrottle(rateLimits),
   });
+  const invitations = createInvitationsService({
+    db,
+    accounts: accountsRepo,
+    invitations: createInvitationsRepo(),
+    startSession: accounts.startSession,
+    now,
+  });
   const keysRepo = createKeysRepo();
   const keys = createKeysService({
     db,
@@ -184,6 +194,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await management.register(sessionPlugin, { accounts, cookieSecure: config.cookieSecure });
     await management.register(workspaceScope, { accounts });
     await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
+    await management.register(invitationsRoutes, { invitations, cookieSecure: config.cookieSecure });
     await management.register(keysRoutes, { keys });
     await management.register(demoDataRoutes, { db, now });
     await management.register(auditRoutes, { db, now, payloadDays: config.auditPayloadDays });

@@ -3,7 +3,8 @@ import { randomInt } from 'node:crypto';
 import { it } from 'node:test';
 import { buildApp } from '../src/app.js';
 import { connectRedis } from '../src/redis.js';
-import { Client, PASSWORD, addUser, describeEachBackend, newTenant, signIn, uniqueEmail, type Harness, type Reply } from './harness.js';
+import { Client, PASSWORD, addUser, describeEachBackend, newTenant, uniqueEmail, type Harness, type Reply } from './harness.js';
+import { inviteAndJoin } from './invite.js';
 import { productionServicesSkipReason, TEST_REDIS_URL } from './services.js';
 
 const redisSkip = (await productionServicesSkipReason()) ?? false;
@@ -95,13 +96,10 @@ describeEachBackend('accounts', (harness) => {
     assert.deepEqual({ name: second.name, role: second.role }, { name: 'Second shop', role: 'owner' });
   });
 
-  it('adds members; a Member is refused with 403 and a clear message everywhere', async () => {
+  it('lets members join; a Member is refused with 403 and a clear message everywhere', async () => {
     const h = harness();
     const owner = await newTenant(h);
-    const memberEmail = uniqueEmail('member');
-    const added = await owner.client.post(`/v1/workspaces/${owner.workspaceId}/members`, { email: memberEmail, password: PASSWORD, role: 'member' });
-    assert.equal(added.status, 201);
-    const member = await signIn(h, memberEmail);
+    const { client: member, userId: memberId } = await inviteAndJoin(h, owner, uniqueEmail('member'), 'member');
     const key = await owner.client.post(owner.keys, { name: 'k', scopes: ['tickets:read'] });
     const keyUrl = `${owner.keys}/${key.body.id}`;
     const attempts = [
@@ -112,7 +110,10 @@ describeEachBackend('accounts', (harness) => {
       member.delete(keyUrl),
       member.post(`${keyUrl}/rotate`),
       member.get(`/v1/workspaces/${owner.workspaceId}/members`),
-      member.post(`/v1/workspaces/${owner.workspaceId}/members`, { email: uniqueEmail(), password: PASSWORD, role: 'admin' }),
+      member.post(`/v1/workspaces/${owner.workspaceId}/members`, { email: uniqueEmail(), role: 'admin' }),
+      member.delete(`/v1/workspaces/${owner.workspaceId}/members/${memberId}`),
+      member.get(`/v1/workspaces/${owner.workspaceId}/invitations`),
+      member.delete(`/v1/workspaces/${owner.workspaceId}/invitations/inv_x`),
     ];
     for (const reply of await Promise.all(attempts)) {
       assert.equal(reply.status, 403);
@@ -127,15 +128,15 @@ describeEachBackend('accounts', (harness) => {
     const owner = await newTenant(h);
     const members = `/v1/workspaces/${owner.workspaceId}/members`;
     const adminEmail = uniqueEmail('admin');
-    const admin = await owner.client.post(members, { email: adminEmail, password: PASSWORD, role: 'admin' });
-    const adminClient = await signIn(h, adminEmail);
+    const { client: adminClient, userId: adminId } = await inviteAndJoin(h, owner, adminEmail, 'admin');
+    const admin = { body: { user_id: adminId } };
 
-    const promote = await adminClient.post(members, { email: uniqueEmail(), password: PASSWORD, role: 'owner' });
+    const promote = await adminClient.post(members, { email: uniqueEmail(), role: 'owner' });
     assert.equal(promote.status, 403);
     const demoteOwner = await adminClient.patch(`${members}/${owner.userId}`, { role: 'member' });
     assert.equal(demoteOwner.status, 403);
-    const addMember = await adminClient.post(members, { email: uniqueEmail(), password: PASSWORD, role: 'member' });
-    assert.equal(addMember.status, 201);
+    const addMember = await inviteAndJoin(h, { ...owner, client: adminClient }, uniqueEmail(), 'member');
+    assert.match(addMember.userId, /^usr_/);
 
     const lastOwner = await owner.client.patch(`${members}/${owner.userId}`, { role: 'admin' });
     assert.equal(lastOwner.status, 409);
@@ -145,20 +146,6 @@ describeEachBackend('accounts', (harness) => {
 
     const list = await adminClient.get(members);
     assert.equal(list.body.data.length, 3);
-  });
-
-  it('adds an existing user by email without a password, and needs one for a new user', async () => {
-    const h = harness();
-    const owner = await newTenant(h);
-    const members = `/v1/workspaces/${owner.workspaceId}/members`;
-    const existing = uniqueEmail();
-    await addUser(h, existing);
-    assert.equal((await owner.client.post(members, { email: existing, role: 'admin' })).status, 201);
-    const duplicate = await owner.client.post(members, { email: existing, role: 'admin' });
-    assert.equal(duplicate.status, 409);
-    const missing = await owner.client.post(members, { email: uniqueEmail(), role: 'admin' });
-    assert.equal(missing.status, 400);
-    assert.equal(missing.body.error.param, 'password');
   });
 
   it('answers 404 for another workspace, whatever the route', async () => {
@@ -172,6 +159,9 @@ describeEachBackend('accounts', (harness) => {
       mine.client.get(`${theirs.keys}/${theirKey.body.id}`),
       mine.client.delete(`${theirs.keys}/${theirKey.body.id}`),
       mine.client.get(`/v1/workspaces/${theirs.workspaceId}/members`),
+      mine.client.post(`/v1/workspaces/${theirs.workspaceId}/members`, { email: uniqueEmail(), role: 'member' }),
+      mine.client.delete(`/v1/workspaces/${theirs.workspaceId}/members/${theirs.userId}`),
+      mine.client.get(`/v1/workspaces/${theirs.workspaceId}/invitations`),
       // Their key id under my workspace is just as unknown.
       mine.client.get(`${mine.keys}/${theirKey.body.id}`),
       mine.client.post(`${mine.keys}/${theirKey.body.id}/rotate`),
@@ -188,14 +178,15 @@ describeEachBackend('accounts', (harness) => {
     const h = harness();
     const owner = await newTenant(h);
     const email = uniqueEmail('admin');
-    const added = await owner.client.post(`/v1/workspaces/${owner.workspaceId}/members`, { email, password: PASSWORD, role: 'admin' });
+    const joined = await inviteAndJoin(h, owner, email, 'admin');
+    const added = { body: { user_id: joined.userId } };
     await owner.client.patch(`/v1/workspaces/${owner.workspaceId}/members/${added.body.user_id}`, { role: 'member' });
     await new Client(h.app, '198.51.100.9').post('/v1/auth/login', { email, password: 'wrong password!' });
     await new Client(h.app, '198.51.100.9').post('/v1/auth/login', { email, password: PASSWORD });
 
     const events = await h.db.selectFrom('management_events').selectAll().where('target_id', '=', added.body.user_id).orderBy('id').execute();
     const byAction = new Map(events.map((e) => [e.action, e]));
-    assert.deepEqual([...byAction.keys()].sort(), ['login', 'member.add', 'member.role_change']);
+    assert.deepEqual([...byAction.keys()].sort(), ['login', 'member.joined', 'member.role_change']);
     assert.equal(byAction.get('member.role_change')?.actor_email, owner.email);
     assert.deepEqual(byAction.get('member.role_change')?.details, { from: 'admin', to: 'member' });
     assert.equal(byAction.get('login')?.source_ip, '198.51.100.9');

@@ -4,7 +4,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { sql } from 'kysely';
 import { newId } from '../src/ids.js';
-import { PASSWORD, apiCall, createKey, describeEachBackend, newTenant, signIn, uniqueEmail, type Client, type Harness, type Tenant } from './harness.js';
+import { apiCall, createKey, describeEachBackend, newTenant, uniqueEmail, type Client, type Harness, type Tenant } from './harness.js';
+import { inviteAndJoin } from './invite.js';
 
 const eventsUrl = (tenant: Tenant, query = '') => `/v1/workspaces/${tenant.workspaceId}/audit-events${query ? `?${query}` : ''}`;
 
@@ -155,8 +156,7 @@ describeEachBackend('audit log export', (harness) => {
     const foreign = await tenant.client.get(`${eventsUrl(other)}/export?format=csv`);
     assert.deepEqual([foreign.status, foreign.body.error.code], [404, 'not_found']);
     const memberEmail = uniqueEmail('member');
-    await tenant.client.post(`/v1/workspaces/${tenant.workspaceId}/members`, { email: memberEmail, password: PASSWORD, role: 'member' });
-    const member = await signIn(h, memberEmail);
+    const { client: member } = await inviteAndJoin(h, tenant, memberEmail, 'member');
     const refused = await member.get(`${eventsUrl(tenant)}/export?format=csv`);
     assert.deepEqual([refused.status, refused.body.error.code], [403, 'insufficient_role']);
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { PASSWORD, apiCall, createKey, describeEachBackend, newTenant, signIn, uniqueEmail, type Client, type Harness, type Tenant } from './harness.js';
+import { apiCall, createKey, describeEachBackend, newTenant, signIn, uniqueEmail, type Client, type Harness, type Tenant } from './harness.js';
+import { inviteAndJoin } from './invite.js';
 
 interface AuditEventJson {
   id: string;
@@ -254,9 +255,7 @@ describeEachBackend('audit log search', (harness) => {
     const h = harness();
     const { tenant, events } = await withTraffic(h);
     const memberEmail = uniqueEmail('member');
-    const added = await tenant.client.post(`/v1/workspaces/${tenant.workspaceId}/members`, { email: memberEmail, password: PASSWORD, role: 'member' });
-    assert.equal(added.status, 201);
-    const member = await signIn(h, memberEmail);
+    const { client: member } = await inviteAndJoin(h, tenant, memberEmail, 'member');
     for (const url of [
       eventsUrl(tenant),
       `${eventsUrl(tenant)}?status=nonsense`,
@@ -341,8 +340,7 @@ describeEachBackend('management log search', (harness) => {
     const h = harness();
     const tenant = await newTenant(h);
     const adminEmail = uniqueEmail('admin');
-    await tenant.client.post(`/v1/workspaces/${tenant.workspaceId}/members`, { email: adminEmail, password: PASSWORD, role: 'admin' });
-    const admin = await signIn(h, adminEmail);
+    const { client: admin } = await inviteAndJoin(h, tenant, adminEmail, 'admin');
     const adminId = (await admin.get('/v1/auth/me')).body.user.id as string;
 
     const key = (await createKey(tenant, { name: 'crm-sync' })).body;
@@ -368,8 +366,9 @@ describeEachBackend('management log search', (harness) => {
     const actions = async (query: string) => (await list(tenant.client, managementUrl(tenant, query))).map((e) => e.action);
     assert.deepEqual(await actions('action=api_key.rotate'), ['api_key.rotate']);
     assert.deepEqual(await actions(`target_id=${key.id}`), ['api_key.rotate', 'api_key.update', 'api_key.create']);
-    assert.deepEqual(await actions(`actor_user_id=${adminId}`), ['api_key.create', 'api_key.rotate']);
-    assert.deepEqual(await actions(`actor_email=${encodeURIComponent(adminEmail.toUpperCase())}`), ['api_key.create', 'api_key.rotate']);
+    // The admin's own first act: joining by the invitation.
+    assert.deepEqual(await actions(`actor_user_id=${adminId}`), ['api_key.create', 'api_key.rotate', 'member.joined']);
+    assert.deepEqual(await actions(`actor_email=${encodeURIComponent(adminEmail.toUpperCase())}`), ['api_key.create', 'api_key.rotate', 'member.joined']);
     assert.deepEqual(await actions(`actor_user_id=${tenant.userId}&action=api_key.create`), ['api_key.create']);
     assert.deepEqual(await actions('action=api_key.nothing'), []);
 

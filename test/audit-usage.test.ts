@@ -4,7 +4,8 @@ import { it } from 'node:test';
 import { sql } from 'kysely';
 import { DAY_MS, HOUR_MS, addDays, dayOf, floorHour } from '../src/audit/hours.js';
 import { newId } from '../src/ids.js';
-import { PASSWORD, apiCall, createKey, describeEachBackend, newTenant, signIn, uniqueEmail, type Harness, type Reply, type Tenant } from './harness.js';
+import { apiCall, createKey, describeEachBackend, newTenant, uniqueEmail, type Harness, type Reply, type Tenant } from './harness.js';
+import { inviteAndJoin } from './invite.js';
 
 interface HourlyRow {
   workspace_id: string;
@@ -354,8 +355,7 @@ describeEachBackend('A key\'s usage and the anomaly scan', (harness) => {
     const stranger = await newTenant(h);
     const { key } = await keyWithHistory(h, owner, now);
     const memberEmail = uniqueEmail('member');
-    assert.equal((await owner.client.post(`/v1/workspaces/${owner.workspaceId}/members`, { email: memberEmail, password: PASSWORD, role: 'member' })).status, 201);
-    const member = await signIn(h, memberEmail);
+    const { client: member } = await inviteAndJoin(h, owner, memberEmail, 'member');
 
     for (const reply of [await member.get(`${owner.keys}/${key.id}/usage`), await member.get(`/v1/workspaces/${owner.workspaceId}/anomalies`)]) {
       assert.equal(reply.status, 403);

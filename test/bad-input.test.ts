@@ -4,7 +4,6 @@ import { ERRORS, type ErrorCode } from '../src/http/errors.js';
 import {
   Client,
   PASSWORD,
-  addUser,
   createKey,
   describeEachBackend,
   newTenant,
@@ -13,6 +12,7 @@ import {
   type Reply,
   type Tenant,
 } from './harness.js';
+import { inviteAndJoin } from './invite.js';
 
 /**
  * Bad input, everywhere: a client's mistake answers 4xx (400 invalid_request almost always) with the field
@@ -169,12 +169,12 @@ const ACCOUNTS: Row[] = [
   bad('workspace: a name of 101 characters', NEW_WORKSPACE, { name: 'w'.repeat(101) }, 'name', /name must be at most 100 characters/),
   bad('workspace: a name that is a number', NEW_WORKSPACE, { name: 7 }, 'name', /name must be a string/),
   bad('workspace: no name', NEW_WORKSPACE, {}, 'name', /name is required/),
-  bad('member: a bad email', ADD_MEMBER, { email: 'not-an-email', password: PASSWORD, role: 'admin' }, 'email', /email is not a valid email/),
-  bad('member: an email over 254 characters', ADD_MEMBER, { email: `${'a'.repeat(250)}@x.io`, password: PASSWORD, role: 'admin' }, 'email', /email must be at most 254 characters/),
-  bad('member: a short password', ADD_MEMBER, { email: uniqueEmail(), password: 'short', role: 'admin' }, 'password', /password must be at least 10 characters/),
-  bad('member: role "superuser"', ADD_MEMBER, { email: uniqueEmail(), password: PASSWORD, role: 'superuser' }, 'role', /role must be one of: owner, admin, member/),
-  bad('member: a new email without a password', ADD_MEMBER, { email: uniqueEmail('new'), role: 'admin' }, 'password', /no user with the email .*give a password/),
-  bad('member: an unknown field', ADD_MEMBER, { email: uniqueEmail(), password: PASSWORD, role: 'admin', team: 'ops' }, 'team', /Unknown field: team/),
+  bad('member: a bad email', ADD_MEMBER, { email: 'not-an-email', role: 'admin' }, 'email', /email is not a valid email/),
+  bad('member: an email over 254 characters', ADD_MEMBER, { email: `${'a'.repeat(250)}@x.io`, role: 'admin' }, 'email', /email must be at most 254 characters/),
+  bad('member: role "superuser"', ADD_MEMBER, { email: uniqueEmail(), role: 'superuser' }, 'role', /role must be one of: owner, admin, member/),
+  // People join by invitation: an Admin no longer sets anyone's password.
+  bad('member: a password', ADD_MEMBER, { email: uniqueEmail('new'), password: PASSWORD, role: 'admin' }, 'password', /Unknown field: password/),
+  bad('member: an unknown field', ADD_MEMBER, { email: uniqueEmail(), role: 'admin', team: 'ops' }, 'team', /Unknown field: team/),
   bad('role change: role "superuser"', CHANGE_ROLE, { role: 'superuser' }, 'role', /role must be one of: owner, admin, member/),
   bad('role change: no role', CHANGE_ROLE, {}, 'role', /role (is required|must be one of)/),
   bad('role change: a role that is a number', CHANGE_ROLE, { role: 1 }, 'role', /role must be one of/),
@@ -218,10 +218,7 @@ async function urlFor(h: Harness, owner: Tenant, row: Row): Promise<{ client: Cl
     path = path.replace('{key_id}', created.body.id);
   }
   if (path.includes('{user_id}')) {
-    const email = uniqueEmail('member');
-    const userId = await addUser(h, email);
-    const added = await tenant.client.post(`/v1/workspaces/${tenant.workspaceId}/members`, { email, role: 'member' });
-    assert.equal(added.status, 201, added.raw);
+    const { userId } = await inviteAndJoin(h, tenant, uniqueEmail('member'), 'member');
     path = path.replace('{user_id}', userId);
   }
   const client = PUBLIC_ROUTES.has(row.route) ? new Client(h.app) : tenant.client;

@@ -60,6 +60,19 @@ describe('the console, end to end in Chromium', { skip: missing ?? false }, () =
     return context.newPage();
   }
 
+  /** Lists reload after a change: waits for `check` to hold, or fails with `message` after 10 s. */
+  async function eventually(check: () => Promise<boolean>, message: string): Promise<void> {
+    for (const until = Date.now() + 10_000; !(await check()); await new Promise((r) => setTimeout(r, 100))) {
+      assert.ok(Date.now() < until, message);
+    }
+  }
+
+  /** The current workspace, as the console's Members page calls it. */
+  async function workspaceIdOf(page: Page): Promise<string> {
+    const me = (await (await page.request.get(`${server.url}/v1/auth/me`)).json()) as { workspaces: Array<{ id: string }> };
+    return me.workspaces[0]!.id;
+  }
+
   const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, animations: 'disabled', caret: 'hide' });
 
   async function callApi(secret: string, path = '/api/v1/conversations?limit=2'): Promise<number> {
@@ -68,7 +81,7 @@ describe('the console, end to end in Chromium', { skip: missing ?? false }, () =
     return response.status;
   }
 
-  it('sets up, creates a key, shows its secret once, rotates, revokes, audits; and refuses a Member', { timeout: 240_000 }, async () => {
+  it('sets up, creates a key, shows its secret once, rotates, revokes, audits; invites a Member, who joins and is refused, then promoted with a confirmation and removed', { timeout: 240_000 }, async () => {
     const page = await newPage();
 
     // First run: the setup page.
@@ -200,15 +213,29 @@ describe('the console, end to end in Chromium', { skip: missing ?? false }, () =
     assert.ok(rows.length >= 2 && rows.slice(1).every((row) => /,4\d\d,/.test(row)), 'only the filtered 4xx calls');
     await page.getByRole('status').filter({ hasText: `Exported ${rows.length - 1} events` }).waitFor();
 
-    // Members: add one with the Member role.
+    // Members: invite one with the Member role; the link is shown once, with Copy.
     await page.getByRole('link', { name: 'Members' }).click();
-    await page.getByRole('heading', { name: 'Members' }).waitFor();
+    await page.getByRole('heading', { name: 'Members', exact: true }).waitFor();
     await page.getByLabel('Email').fill(MEMBER.email);
-    await page.getByLabel('Password').fill(MEMBER.password);
     await page.getByLabel('Role', { exact: true }).selectOption('member');
-    await page.getByRole('button', { name: 'Add member' }).click();
-    await page.getByText(`${MEMBER.email} added as member.`).waitFor();
+    await page.getByRole('button', { name: 'Create invitation link' }).click();
+    const invited = page.getByRole('alertdialog', { name: `Invitation for ${MEMBER.email}` });
+    const inviteUrl = await invited.getByLabel('Invitation link').inputValue();
+    assert.match(inviteUrl, new RegExp(`^${server.url}/#/invite/[A-Za-z0-9_-]{43}$`));
+    await invited.getByRole('button', { name: 'Copy' }).click();
+    await invited.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), inviteUrl);
+    await shot(page, '15-invite-link');
+    await invited.getByRole('button', { name: 'Done' }).click();
+    const pendingRow = page.getByRole('row', { name: new RegExp(MEMBER.email) });
+    await pendingRow.getByRole('button', { name: `Revoke the invitation for ${MEMBER.email}` }).waitFor();
     await shot(page, '12-members');
+
+    // Revoking an invitation asks first; cancelled here.
+    await pendingRow.getByRole('button', { name: /Revoke the invitation/ }).click();
+    const revokeInvite = page.getByRole('alertdialog', { name: `Revoke the invitation for ${MEMBER.email}?` });
+    await revokeInvite.getByRole('button', { name: 'Cancel' }).click();
+    await revokeInvite.waitFor({ state: 'detached' });
 
     // The narrow screen, for the record.
     const phone = await newPage({ width: 390, height: 844 });
@@ -216,11 +243,55 @@ describe('the console, end to end in Chromium', { skip: missing ?? false }, () =
     await phone.getByRole('heading', { name: 'Sign in to Latchkey' }).waitFor();
     await shot(phone, '13-sign-in');
 
-    // A Member signs in and is refused, clearly.
-    await phone.getByLabel('Email').fill(MEMBER.email);
-    await phone.getByLabel('Password').fill(MEMBER.password);
-    await phone.getByRole('button', { name: 'Sign in' }).click();
+    // The person opens the link in their own browser, chooses a password, and is in, as a Member.
+    await phone.goto(inviteUrl);
+    await phone.getByRole('heading', { name: `Join ${OWNER.workspace}` }).waitFor();
+    assert.match(await phone.locator('main').innerText(), new RegExp(`${OWNER.email} invited ${MEMBER.email} to join as Member`));
+    await phone.getByLabel('Choose a password').fill(MEMBER.password);
+    await shot(phone, '16-accept-invitation');
+    await phone.getByRole('button', { name: 'Create account and join' }).click();
+    // A Member is refused the management pages, clearly.
     await phone.getByRole('heading', { name: 'Owner or Admin role needed' }).waitFor();
+    assert.equal(new URL(phone.url()).hash, '', 'the spent link is off the address bar');
     await shot(phone, '14-member-refused');
+    // The link worked once.
+    const again = await newPage({ width: 390, height: 844 });
+    await again.goto(inviteUrl);
+    await again.getByRole('heading', { name: 'This invitation link does not work' }).waitFor();
+
+    // Back with the Owner: the Member is listed. A role change asks first: cancelled, nothing changes.
+    await page.reload();
+    const memberRow = page.getByRole('row', { name: new RegExp(MEMBER.email) }).filter({ has: page.getByLabel(`Role of ${MEMBER.email}`) });
+    const roleSelect = memberRow.getByLabel(`Role of ${MEMBER.email}`);
+    assert.equal(await roleSelect.inputValue(), 'member');
+    assert.equal(await page.getByText('No pending invitations.').count(), 1);
+    await roleSelect.focus();
+    await page.keyboard.press('ArrowUp');
+    const confirmRole = page.getByRole('alertdialog', { name: `Make ${MEMBER.email} Admin?` });
+    await confirmRole.waitFor();
+    await confirmRole.getByRole('button', { name: 'Cancel' }).click();
+    await confirmRole.waitFor({ state: 'detached' });
+    assert.equal(await roleSelect.inputValue(), 'member', 'a cancelled change leaves the role as it was');
+    const roles = await page.request.get(`${server.url}/v1/workspaces/${await workspaceIdOf(page)}/members`);
+    assert.deepEqual(((await roles.json()) as { data: Array<{ email: string; role: string }> }).data.map((m) => m.role).sort(), ['member', 'owner']);
+
+    // Confirmed: now an Admin, and the Member's console opens the keys at the next load.
+    await roleSelect.selectOption('admin');
+    await confirmRole.waitFor();
+    assert.match(await confirmRole.innerText(), /manage API keys/);
+    await shot(page, '17-change-role');
+    await confirmRole.getByRole('button', { name: 'Make Admin' }).click();
+    await page.getByRole('status').filter({ hasText: `${MEMBER.email} is now Admin.` }).waitFor();
+    await eventually(async () => (await roleSelect.inputValue()) === 'admin', 'the role select still says member');
+    await phone.reload();
+    await phone.getByRole('heading', { name: 'API keys' }).waitFor();
+
+    // Removing someone asks first, then takes them out.
+    await memberRow.getByRole('button', { name: `Remove ${MEMBER.email}` }).click();
+    const remove = page.getByRole('alertdialog', { name: `Remove ${MEMBER.email}?` });
+    assert.match(await remove.innerText(), /loses access/);
+    await remove.getByRole('button', { name: 'Remove member' }).click();
+    await page.getByRole('status').filter({ hasText: `${MEMBER.email} was removed.` }).waitFor();
+    await eventually(async () => (await page.getByLabel(`Role of ${MEMBER.email}`).count()) === 0, 'the removed member is still listed');
   });
 });

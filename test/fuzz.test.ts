@@ -34,7 +34,8 @@ import { KEY_PATTERN } from '../src/keys/key-format.js';
 import { SCOPE_CATALOG } from '../src/keys/scopes.js';
 import { loggerOptions } from '../src/logging.js';
 import { arbitraries, type FuzzRequest, type FuzzTargets } from './fuzz-inputs.js';
-import { Client, PASSWORD, addUser, newTenant, uniqueEmail, type Harness } from './harness.js';
+import { Client, PASSWORD, newTenant, uniqueEmail, type Harness } from './harness.js';
+import { inviteAndJoin } from './invite.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000);
 const SEED = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED);
@@ -250,10 +251,7 @@ async function setUpTenant(h: Harness): Promise<FuzzTargets> {
   const rotated = await client.post(`${tenant.keys}/${victim.id}/rotate`);
   const oldVersion = (rotated.body.secrets as Array<{ id: string; version: number }>).find((s) => s.version === 1);
 
-  const memberEmail = uniqueEmail('member');
-  await addUser(h, memberEmail);
-  const member = await client.post(`/v1/workspaces/${workspaceId}/members`, { email: memberEmail, role: 'member' });
-  assert.equal(member.status, 201, member.raw);
+  const member = await inviteAndJoin(h, tenant, uniqueEmail('member'), 'member');
 
   assert.equal((await client.post(`/v1/workspaces/${workspaceId}/demo-data`)).status < 300, true);
   const recordIds: Record<string, string> = {};
@@ -277,7 +275,7 @@ async function setUpTenant(h: Harness): Promise<FuzzTargets> {
     revokedSecret: revoked.secret,
     victimKeyId: victim.id,
     victimSecretId: oldVersion?.id ?? 'sec_missing',
-    memberUserId: member.body.user_id as string,
+    memberUserId: member.userId,
     recordIds,
     cookie: fuzzClient.cookie ?? '',
     csrf: fuzzClient.csrf ?? '',

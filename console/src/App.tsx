@@ -3,6 +3,7 @@ import { ApiError, api, messageOf, setCsrfToken, whenSignedOut } from './api/cli
 import type { Me } from './api/types.ts';
 import { Layout } from './Layout.tsx';
 import { Pages } from './Pages.tsx';
+import { AcceptInvitePage, inviteTokenOf } from './session/AcceptInvitePage.tsx';
 import { SessionContext, type Session } from './session/session.ts';
 import { SetupPage } from './session/SetupPage.tsx';
 import { SignInPage } from './session/SignInPage.tsx';
@@ -16,6 +17,7 @@ const WORKSPACE_KEY = 'latchkey.workspace';
 export function App() {
   const [boot, setBoot] = useState<Boot>({ state: 'loading' });
   const [workspaceId, setWorkspaceId] = useState(() => localStorage.getItem(WORKSPACE_KEY) ?? '');
+  const [inviteToken, setInviteToken] = useState(() => inviteTokenOf(location.hash));
 
   const loadMe = useCallback(async () => {
     try {
@@ -44,6 +46,13 @@ export function App() {
     void start();
   }, [start]);
 
+  // An invitation link pasted into a tab where the console is already open changes only the fragment.
+  useEffect(() => {
+    const update = () => setInviteToken(inviteTokenOf(location.hash));
+    addEventListener('hashchange', update);
+    return () => removeEventListener('hashchange', update);
+  }, []);
+
   const session = useMemo<Session | null>(() => {
     if (boot.state !== 'ready') return null;
     const workspaces = boot.me.workspaces;
@@ -63,6 +72,22 @@ export function App() {
       },
     };
   }, [boot, workspaceId]);
+
+  if (inviteToken) {
+    return (
+      <AcceptInvitePage
+        token={inviteToken}
+        onJoined={(id) => {
+          localStorage.setItem(WORKSPACE_KEY, id);
+          setWorkspaceId(id);
+          // The link is spent: off the address bar and out of the history entry.
+          history.replaceState(null, '', '/');
+          setInviteToken('');
+          void loadMe();
+        }}
+      />
+    );
+  }
 
   switch (boot.state) {
     case 'loading':
@@ -85,7 +110,7 @@ export function App() {
       if (!session) {
         return (
           <main className="auth-page">
-            <ErrorNote message="You are not a member of any workspace yet. Ask an Owner or Admin to add you." />
+            <ErrorNote message="You are not a member of any workspace yet. Ask an Owner or Admin of one to invite you." />
           </main>
         );
       }

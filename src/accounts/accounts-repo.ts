@@ -18,6 +18,12 @@ export function createAccountsRepo() {
       await ex.insertInto('users').values(user).execute();
     },
 
+    /** False when the email was taken meanwhile (a concurrent sign-up), instead of a unique violation. */
+    async insertUserIfNew(ex: Executor, user: { id: string; email: string; password_hash: string }): Promise<boolean> {
+      const result = await ex.insertInto('users').values(user).onConflict((oc) => oc.column('email').doNothing()).executeTakeFirst();
+      return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+    },
+
     findUserByEmail(ex: Executor, email: string) {
       return ex.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     },
@@ -32,6 +38,16 @@ export function createAccountsRepo() {
 
     findWorkspace(ex: Executor, id: string) {
       return ex.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    /**
+     * Holds the workspace row until the transaction ends. Every change to who is an Owner takes it first,
+     * so that two such changes run one after the other and the second counts the Owners the first left:
+     * at READ COMMITTED, two demotions that each counted two Owners would otherwise leave none.
+     */
+    async lockWorkspace(ex: Executor, id: string): Promise<boolean> {
+      const row = await ex.selectFrom('workspaces').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
+      return row !== undefined;
     },
 
     async setCeiling(ex: Executor, id: string, ceiling: { ceiling_per_minute: number; ceiling_per_hour: number }): Promise<boolean> {
@@ -54,6 +70,10 @@ export function createAccountsRepo() {
 
     async setRole(ex: Executor, workspaceId: string, userId: string, role: Role): Promise<void> {
       await ex.updateTable('memberships').set({ role }).where('workspace_id', '=', workspaceId).where('user_id', '=', userId).execute();
+    },
+
+    async deleteMembership(ex: Executor, workspaceId: string, userId: string): Promise<void> {
+      await ex.deleteFrom('memberships').where('workspace_id', '=', workspaceId).where('user_id', '=', userId).execute();
     },
 
     async countOwners(ex: Executor, workspaceId: string): Promise<number> {

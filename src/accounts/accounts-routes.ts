@@ -82,14 +82,14 @@ export const accountsRoutes: FastifyPluginAsyncZod<AccountsRoutesOptions> = asyn
     };
   });
 
-  app.post(
-    '/v1/workspaces/:workspace_id/members',
-    { schema: { params: workspaceParams, body: z.strictObject({ email, password: password.optional(), role }) } },
+  app.delete(
+    '/v1/workspaces/:workspace_id/members/:user_id',
+    { schema: { params: workspaceParams.extend({ user_id: pathId }) } },
     async (request, reply) => {
-      const { workspace_id } = request.params;
+      const { workspace_id, user_id } = request.params;
       const actorRole = await accounts.requireRole(workspace_id, requireSession(request).user.id);
-      const member = await accounts.addMember(workspace_id, actorRole, request.body, signedInContext(request));
-      return reply.code(201).send(member);
+      await accounts.removeMember(workspace_id, actorRole, user_id, signedInContext(request));
+      return reply.code(204).send();
     },
   );
 

@@ -58,6 +58,22 @@ export function createAccountsService(deps: AccountsDeps) {
     return workspace;
   }
 
+  /**
+   * Locks the workspace (see repo.lockWorkspace), then reads the actor's role again: the role checked
+   * before the transaction may have been taken away by a change that held the lock meanwhile.
+   * The operator (CLI, no actor) keeps the role it was given.
+   */
+  async function lockForMembershipChange(tx: Executor, workspaceId: string, actorRole: Role, context: ActionContext): Promise<Role> {
+    if (!(await repo.lockWorkspace(tx, workspaceId))) throw notFound('workspace');
+    if (!context.actor) return actorRole;
+    const current = await repo.findMembership(tx, workspaceId, context.actor.id);
+    if (!current) throw notFound('workspace');
+    if (!MANAGER_ROLES.includes(current.role)) {
+      throw new AppError('insufficient_role', 'This needs the Owner or Admin role in this workspace. Ask an Owner of the workspace to change your role.');
+    }
+    return current.role;
+  }
+
   return {
     async isSetUp(): Promise<boolean> {
       return (await repo.countUsers(db)) > 0;
@@ -148,6 +164,13 @@ export function createAccountsService(deps: AccountsDeps) {
       return repo.listMembers(db, workspaceId);
     },
 
+    /** Opens a session for a user who has just proved who they are (an accepted invitation). */
+    startSession,
+
+    /**
+     * The operator's way (CLI create-user) to put a person in a workspace directly. The management API
+     * never does this: there, people join by accepting an invitation (invitations-service).
+     */
     async addMember(
       workspaceId: string,
       actorRole: Role,
@@ -185,11 +208,35 @@ export function createAccountsService(deps: AccountsDeps) {
       });
     },
 
-    async changeRole(workspaceId: string, actorRole: Role, userId: string, role: Role, context: ActionContext) {
-      return db.transaction().execute(async (tx) => {
+    /** Takes someone out of a workspace; their account and the keys they created stay. */
+    async removeMember(workspaceId: string, actorRole: Role, userId: string, context: ActionContext) {
+      await db.transaction().execute(async (tx) => {
+        const actorRoleNow = await lockForMembershipChange(tx, workspaceId, actorRole, context);
         const membership = await repo.findMembership(tx, workspaceId, userId);
         if (!membership) throw notFound('member');
-        if ((membership.role === 'owner' || role === 'owner') && actorRole !== 'owner') {
+        if (membership.role === 'owner' && actorRoleNow !== 'owner') {
+          throw new AppError('insufficient_role', 'Only an Owner can remove an Owner.');
+        }
+        if (membership.role === 'owner' && (await repo.countOwners(tx, workspaceId)) <= 1) {
+          throw new AppError('conflict', 'A workspace needs at least one Owner; make someone else an Owner first.');
+        }
+        const user = await repo.findUserById(tx, userId);
+        await repo.deleteMembership(tx, workspaceId, userId);
+        await recordManagementEvent(tx, context, {
+          workspaceId,
+          action: 'member.removed',
+          target: { type: 'user', id: userId },
+          details: { email: user?.email ?? null, role: membership.role },
+        });
+      });
+    },
+
+    async changeRole(workspaceId: string, actorRole: Role, userId: string, role: Role, context: ActionContext) {
+      return db.transaction().execute(async (tx) => {
+        const actorRoleNow = await lockForMembershipChange(tx, workspaceId, actorRole, context);
+        const membership = await repo.findMembership(tx, workspaceId, userId);
+        if (!membership) throw notFound('member');
+        if ((membership.role === 'owner' || role === 'owner') && actorRoleNow !== 'owner') {
           throw new AppError('insufficient_role', 'Only an Owner can make someone an Owner or change an Owner\'s role.');
         }
         if (membership.role === 'owner' && role !== 'owner' && (await repo.countOwners(tx, workspaceId)) <= 1) {

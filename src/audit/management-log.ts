@@ -20,6 +20,10 @@ export type ManagementAction =
   | 'workspace.create'
   | 'member.add'
   | 'member.role_change'
+  | 'member.invited'
+  | 'member.invite_revoked'
+  | 'member.joined'
+  | 'member.removed'
   | 'api_key.create'
   | 'api_key.update'
   | 'api_key.rotate'
@@ -31,7 +35,7 @@ export type ManagementAction =
 export interface ManagementEventInput {
   workspaceId: string | null;
   action: ManagementAction;
-  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret'; id: string };
+  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation'; id: string };
   /** What changed, by name; never a secret, a password or a hash of either. */
   details?: Record<string, unknown>;
 }

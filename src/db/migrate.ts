@@ -5,6 +5,7 @@ import * as apiRecords from './migrations/0002_api_records.js';
 import * as audit from './migrations/0003_audit.js';
 import * as auditRefusalsIndex from './migrations/0004_audit_refusals_index.js';
 import * as auditUnattributed from './migrations/0005_audit_unattributed.js';
+import * as invitations from './migrations/0006_invitations.js';
 
 /** Migrations are listed here, not read from disk, so the built and the source trees run the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_audit': audit,
   '0004_audit_refusals_index': auditRefusalsIndex,
   '0005_audit_unattributed': auditUnattributed,
+  '0006_invitations': invitations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -36,6 +36,22 @@ export interface SessionsTable {
   expires_at: Date;
 }
 
+export interface InvitationsTable {
+  id: string;
+  workspace_id: string;
+  /** Normalized (lower case); the person accepts as this email, whoever opens the link. */
+  email: string;
+  role: Role;
+  /** SHA-256 (hex) of the link's token; the token itself is never stored. */
+  token_hash: string;
+  invited_by: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+  accepted_at: Date | null;
+  accepted_by: string | null;
+  revoked_at: Date | null;
+}
+
 export interface ApiKeysTable {
   id: string;
   workspace_id: string;
@@ -169,6 +185,7 @@ export interface Database {
   workspaces: WorkspacesTable;
   memberships: MembershipsTable;
   sessions: SessionsTable;
+  invitations: InvitationsTable;
   api_keys: ApiKeysTable;
   api_key_secrets: ApiKeySecretsTable;
   management_events: ManagementEventsTable;

@@ -15,6 +15,7 @@ export const ERRORS = {
   insufficient_role: { status: 403, type: 'permission_error' },
   csrf_token_invalid: { status: 403, type: 'permission_error' },
   not_current_secret: { status: 403, type: 'permission_error' },
+  wrong_account: { status: 403, type: 'permission_error' },
   not_found: { status: 404, type: 'not_found_error' },
   already_set_up: { status: 409, type: 'conflict_error' },
   conflict: { status: 409, type: 'conflict_error' },

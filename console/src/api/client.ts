@@ -4,6 +4,10 @@ import type {
   AuditEvent,
   AuditEventDetail,
   AuditFilters,
+  CreatedInvitation,
+  Invitation,
+  InvitationView,
+  Joined,
   KeyInput,
   KeyUsage,
   Me,
@@ -70,7 +74,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       error?.param,
       error?.request_id,
     );
-    if (apiError.code === 'not_authenticated' && !path.startsWith('/v1/auth/')) onSignedOut();
+    // The sign-in calls and an invitation's own answer say "not signed in" as a fact, not as a lost session.
+    if (apiError.code === 'not_authenticated' && !path.startsWith('/v1/auth/') && !path.startsWith('/v1/invitations/')) onSignedOut();
     throw apiError;
   }
   return parsed as T;
@@ -114,10 +119,16 @@ export const api = {
     `${ws(workspaceId)}/audit-events/export${query({ ...filters, format })}`,
 
   members: (workspaceId: string) => call<Page<Member>>('GET', `${ws(workspaceId)}/members`),
-  addMember: (workspaceId: string, body: { email: string; password?: string; role: Role }) =>
-    call<unknown>('POST', `${ws(workspaceId)}/members`, body),
+  invite: (workspaceId: string, body: { email: string; role: Role }) => call<CreatedInvitation>('POST', `${ws(workspaceId)}/members`, body),
   changeRole: (workspaceId: string, userId: string, role: Role) =>
     call<unknown>('PATCH', `${ws(workspaceId)}/members/${encodeURIComponent(userId)}`, { role }),
+  removeMember: (workspaceId: string, userId: string) => call<void>('DELETE', `${ws(workspaceId)}/members/${encodeURIComponent(userId)}`),
+  invitations: (workspaceId: string) => call<Page<Invitation>>('GET', `${ws(workspaceId)}/invitations`),
+  revokeInvitation: (workspaceId: string, invitationId: string) =>
+    call<unknown>('DELETE', `${ws(workspaceId)}/invitations/${encodeURIComponent(invitationId)}`),
+
+  invitation: (token: string) => call<InvitationView>('GET', `/v1/invitations/${encodeURIComponent(token)}`),
+  acceptInvitation: (token: string, body: { password?: string }) => call<Joined>('POST', `/v1/invitations/${encodeURIComponent(token)}/accept`, body),
 };
 
 /** The message to show for anything thrown by a call. */

@@ -142,3 +142,37 @@ export interface Member {
   role: Role;
   added_at: string | null;
 }
+
+/** A pending invitation, as the workspace's Owners and Admins see it. */
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  invited_by: string;
+  created_at: string | null;
+  expires_at: string | null;
+}
+
+/** The answer to an invitation just made: the link is in it this once. */
+export interface CreatedInvitation extends Invitation {
+  token: string;
+  invite_url: string;
+}
+
+/** What an invitation link offers, as the person who opened it sees it. */
+export interface InvitationView {
+  workspace: { id: string; name: string };
+  email: string;
+  role: Role;
+  invited_by: string;
+  expires_at: string | null;
+  needs_password: boolean;
+  signed_in_as: string | null;
+}
+
+export interface Joined {
+  workspace: { id: string; name: string };
+  role: Role;
+  user: { id: string; email: string };
+  csrf_token?: string;
+}

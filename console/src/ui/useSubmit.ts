@@ -16,8 +16,9 @@ export function useSubmit(send: () => Promise<void>) {
       await send();
     } catch (caught) {
       setError({ message: messageOf(caught), field: fieldOf(caught) });
-      setBusy(false);
     }
+    // A form that stays on screen (invite someone) is ready for the next one; React ignores this for one that left.
+    setBusy(false);
   };
   return {
     busy,
