@@ -13,6 +13,7 @@ import type { Db } from './db/client.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
 import { AppError } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
+import { checkPathIds } from './http/path-ids.js';
 import { newId } from './ids.js';
 import { loggerOptions } from './logging.js';
 import { createKeysRepo } from './keys/keys-repo.js';
@@ -76,6 +77,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
   acceptEmptyJsonBodies(app);
+  // Before any route is added: every route with an id in its path gets the id's shape checked.
+  checkPathIds(app);
   // Hooks that run on every request are callbacks, not async functions: an async hook costs a Promise
   // and its microtasks on every request even when it has nothing to wait for.
   app.addHook('onRequest', (request, reply, done) => {
