@@ -3,6 +3,7 @@
  * strings, product-API bodies and management-API bodies. Each arbitrary yields one whole request.
  */
 import fc from 'fast-check';
+import { newId } from '../src/ids.js';
 import { BASE62, withChecksum } from '../src/keys/key-format.js';
 import { SCOPE_CATALOG } from '../src/keys/scopes.js';
 
@@ -189,8 +190,65 @@ export function arbitraries(t: FuzzTargets) {
       remoteAddress,
     }));
 
-  // ---- query strings ----------------------------------------------------------------------------------
+  // ---- ids in paths -----------------------------------------------------------------------------------
   const ws = `/v1/workspaces/${t.workspaceId}`;
+  // Every route with an id, its ids replaced by near misses of real ones: none can name a real object, so
+  // every answer must be 404 (the shape check) or 400 (the router: a segment over 100 characters, a
+  // malformed %-escape). Sent signed in, with the CSRF token and the live key, so they reach the id check.
+  const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+  const outside = fc.oneof(
+    fc.constantFrom('%00', '%0A', '%20', 'u', 'I', 'L', 'O', 'A', '-', '.', '%25', '%2F', encodeURIComponent('é'), encodeURIComponent('🔑'), encodeURIComponent('\u202e')),
+    binary(4).filter((b) => b.length > 0 && [...b].some((c) => !ID_ALPHABET.includes(c))).map(encodeURIComponent),
+  );
+  const nearMiss = (real: string): fc.Arbitrary<string> => {
+    const cut = real.indexOf('_');
+    return fc.oneof(
+      // One character replaced or inserted (NUL, unicode, outside the alphabet), anywhere.
+      fc.tuple(fc.nat(real.length - 1), outside, fc.boolean()).map(([i, c, insert]) => real.slice(0, i) + c + real.slice(insert ? i : i + 1)),
+      // The right body behind another prefix, or none.
+      fc.constantFrom('ws', 'key', 'usr', 'sec', 'evt', 'tkt', 'conv', 'cont', 'whk', 'req', 'ses', 'x', '', 'WS', 'key_key').filter((p) => p !== real.slice(0, cut)).map((p) => `${p}_${real.slice(cut + 1)}`),
+      // Too short, too long, upper case, trailing junk.
+      fc.integer({ min: 1, max: real.length - 1 }).map((n) => real.slice(0, n)),
+      fc.tuple(fc.integer({ min: 1, max: 80 }), fc.constantFrom(...ID_ALPHABET)).map(([n, c]) => real + c.repeat(n)),
+      fc.constant(real.toUpperCase()),
+      // Never `?`, `#` or `/`: the path would then still name the real object.
+      fc.constantFrom('%00', '%2500', '%2F', '%3F', '.json', '%3Bx', '%20', '~').map((tail) => real + tail),
+      // Right shape, unknown: looked up, not found.
+      fc.string({ unit: fc.constantFrom(...ID_ALPHABET), minLength: 26, maxLength: 26 }).map((body) => `${real.slice(0, cut)}_${body}`).filter((id) => id !== real),
+      // Long (past the router's 100 characters) and anything at all.
+      long(101, 3_000).map(encodeURIComponent),
+      binary(30).filter((b) => b !== real).map(encodeURIComponent),
+    );
+  };
+  const eventId = newId('evt');
+  const wsId = nearMiss(t.workspaceId);
+  const wsPath = (rest: string) => wsId.map((w) => `/v1/workspaces/${w}/${rest}`);
+  const itemRoutes = Object.entries(t.recordIds).map(([resource, id]) => nearMiss(id).map((bad) => ({ base: `/api/v1/${resource}/${bad}`, key: true })));
+  const idRoute = fc.oneof(
+    fc.constantFrom('api-keys', 'members', 'audit-events', 'audit-events/export', 'management-events', 'anomalies', 'demo-data').chain((rest) => wsPath(rest)).map((base) => ({ base, key: false })),
+    nearMiss(t.victimKeyId).map((k) => ({ base: `${ws}/api-keys/${k}`, key: false })),
+    nearMiss(t.victimKeyId).map((k) => ({ base: `${ws}/api-keys/${k}/rotate`, key: false })),
+    nearMiss(t.victimKeyId).map((k) => ({ base: `${ws}/api-keys/${k}/usage`, key: false })),
+    nearMiss(t.victimSecretId).map((s) => ({ base: `${ws}/api-keys/${t.victimKeyId}/secrets/${s}/revoke`, key: false })),
+    nearMiss(t.memberUserId).map((u) => ({ base: `${ws}/members/${u}`, key: false })),
+    nearMiss(eventId).map((e) => ({ base: `${ws}/audit-events/${e}`, key: false })),
+    ...itemRoutes,
+    ...Object.entries(t.recordIds).filter(([resource]) => resource === 'conversations').map(([, id]) => nearMiss(id).map((bad) => ({ base: `/api/v1/conversations/${bad}/traces`, key: true }))),
+  );
+  const idPathRequests: fc.Arbitrary<FuzzRequest> = fc
+    .tuple(idRoute, fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'HEAD'), fc.option(body(junk), { nil: undefined, freq: 2 }), ip)
+    .map(([route, method, payload, remoteAddress]) => ({
+      method,
+      url: route.base,
+      headers: {
+        ...(route.key ? { authorization: `Bearer ${t.liveSecret}` } : { cookie: t.cookie, 'x-csrf-token': t.csrf }),
+        ...(payload !== undefined && method !== 'GET' && method !== 'HEAD' ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(payload !== undefined && method !== 'GET' && method !== 'HEAD' ? { payload } : {}),
+      remoteAddress,
+    }));
+
+  // ---- query strings ----------------------------------------------------------------------------------
   const queryTarget = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...RESOURCES).map((r) => ({ url: `/api/v1/${r}`, key: true })) },
     { weight: 1, arbitrary: fc.constant({ url: `/api/v1/conversations/${t.recordIds.conversations}/traces`, key: true }) },
@@ -296,5 +354,5 @@ export function arbitraries(t: FuzzTargets) {
     remoteAddress: '198.51.100.250',
   }));
 
-  return { authRequests, pathRequests, queryRequests, apiBodyRequests, managementRequests };
+  return { authRequests, pathRequests, idPathRequests, queryRequests, apiBodyRequests, managementRequests };
 }
