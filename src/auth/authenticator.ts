@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.js';
+import { budgetAddress } from '../http/client-ip.js';
 import { AppError } from '../http/errors.js';
 import { hashSecret, isWellFormedSecret, secretLength } from '../keys/key-format.js';
 import type { KeysRepo } from '../keys/keys-repo.js';
@@ -113,7 +114,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
 
   /** Counts a made-up key against the source IP; past the budget the answer becomes 429. */
   async function failed(sourceIp: string, nowMs: number): Promise<never> {
-    const result = await rateLimits.consume(`authfail:${sourceIp}`, [{ seconds: MINUTE, limit: deps.authFailuresPerMinute }], nowMs);
+    const result = await rateLimits.consume(`authfail:${budgetAddress(sourceIp)}`, [{ seconds: MINUTE, limit: deps.authFailuresPerMinute }], nowMs);
     if (result.allowed) throw unauthorized('invalid_api_key', INVALID_KEY);
     blocked.set(sourceIp, result.resetAt * 1000);
     if (blocked.size > 100_000) blocked.delete(blocked.keys().next().value as string);
