@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { AppError } from '../http/errors.js';
 import { createMemoryStore } from '../ratelimit/memory-store.js';
+import { createRedisStore } from '../ratelimit/redis-store.js';
 import { createLoginThrottle, LOGIN_BURST, LOGIN_FAILURES } from './login-throttle.js';
 
 /** 10:00:00.000 UTC on a 15-minute boundary, so every failure budget starts empty and has 900 s to run. */
@@ -175,3 +178,29 @@ describe('login throttle', () => {
     await throttle.admit('ada@example.com', '2001:db8:1:3::1', T0 + 1000);
   });
 });
+
+// The remembered-address question relies on what a refused request reports; Redis must answer it alike.
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 1, retryStrategy: () => null });
+redis.on('error', () => {});
+const redisDown = await redis.connect().then(
+  () => null,
+  (error: Error) => error.message,
+);
+
+describe('login throttle on Redis', { skip: redisDown !== null && process.env.CI !== 'true' ? `Redis unreachable: ${redisDown}` : false }, () => {
+  after(() => redis.disconnect());
+
+  it("lets the owner's remembered address through a locked account, and only it", async () => {
+    assert.equal(redisDown, null, `Redis unreachable at ${redisUrl}`);
+    const throttle = createLoginThrottle(createRedisStore(redis));
+    // Real time (keys expire at their window's end), on a fresh 15-minute window.
+    const start = Math.ceil(Date.now() / 900_000) * 900_000;
+    const email = `ada-${randomUUID()}@example.com`;
+    await throttle.succeeded(email, '192.0.2.10', start - 1000);
+    for (let i = 0; i < LOGIN_FAILURES.perEmail.limit; i++) await throttle.failed(email, `198.18.0.${i}`, start);
+    for (let i = 0; i < 3; i++) await refusal(throttle.admit(email, '203.0.113.50', start + 1000 + i));
+    await throttle.admit(email, '192.0.2.10', start + 1000);
+  });
+});
+
