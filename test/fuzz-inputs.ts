@@ -3,6 +3,7 @@
  * strings, product-API bodies and management-API bodies. Each arbitrary yields one whole request.
  */
 import fc from 'fast-check';
+import { API_ROUTES } from '../src/api/resources.js';
 import { newId } from '../src/ids.js';
 import { BASE62, withChecksum } from '../src/keys/key-format.js';
 import { SCOPE_CATALOG } from '../src/keys/scopes.js';
@@ -192,9 +193,10 @@ export function arbitraries(t: FuzzTargets) {
 
   // ---- ids in paths -----------------------------------------------------------------------------------
   const ws = `/v1/workspaces/${t.workspaceId}`;
-  // Every route with an id, its ids replaced by near misses of real ones: none can name a real object, so
-  // every answer must be 404 (the shape check) or 400 (the router: a segment over 100 characters, a
-  // malformed %-escape). Sent signed in, with the CSRF token and the live key, so they reach the id check.
+  // Every route with an id, its ids replaced by near misses of real ones, each of the wrong shape (a
+  // well-formed unknown id is test/path-ids.test.ts's): every answer must be 404 (the shape check, before
+  // the body is read) or 400 (the router: a segment over 100 characters, a malformed %-escape). Sent signed
+  // in, with the CSRF token, or with the live key, so that they reach the id check.
   const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
   const outside = fc.oneof(
     fc.constantFrom('%00', '%0A', '%20', 'u', 'I', 'L', 'O', 'A', '-', '.', '%25', '%2F', encodeURIComponent('é'), encodeURIComponent('🔑'), encodeURIComponent('\u202e')),
@@ -213,8 +215,6 @@ export function arbitraries(t: FuzzTargets) {
       fc.constant(real.toUpperCase()),
       // Never `?`, `#` or `/`: the path would then still name the real object.
       fc.constantFrom('%00', '%2500', '%2F', '%3F', '.json', '%3Bx', '%20', '~').map((tail) => real + tail),
-      // Right shape, unknown: looked up, not found.
-      fc.string({ unit: fc.constantFrom(...ID_ALPHABET), minLength: 26, maxLength: 26 }).map((body) => `${real.slice(0, cut)}_${body}`).filter((id) => id !== real),
       // Long (past the router's 100 characters) and anything at all.
       long(101, 3_000).map(encodeURIComponent),
       binary(30).filter((b) => b !== real).map(encodeURIComponent),
@@ -222,26 +222,36 @@ export function arbitraries(t: FuzzTargets) {
   };
   const eventId = newId('evt');
   const wsId = nearMiss(t.workspaceId);
-  const wsPath = (rest: string) => wsId.map((w) => `/v1/workspaces/${w}/${rest}`);
-  const itemRoutes = Object.entries(t.recordIds).map(([resource, id]) => nearMiss(id).map((bad) => ({ base: `/api/v1/${resource}/${bad}`, key: true })));
+  /** A route with the methods it answers (another method is no route: its 404 comes after body parsing). */
+  const route = (methods: string[], base: fc.Arbitrary<string>, key = false) =>
+    fc.tuple(fc.constantFrom(...methods, ...(methods.includes('GET') ? ['HEAD'] : [])), base).map(([method, url]) => ({ method, url, key }));
+  const workspaceRoutes: Array<[string[], string]> = [
+    [['GET', 'POST'], 'api-keys'], [['GET', 'POST'], 'members'], [['GET'], 'audit-events'], [['GET'], 'audit-events/export'],
+    [['GET'], 'management-events'], [['GET'], 'anomalies'], [['POST'], 'demo-data'],
+  ];
+  // The product API's routes with an id, as the app registers them (a read-only resource has GET only).
+  const recordRoutes = API_ROUTES.filter((r) => r.url.includes(':id')).flatMap((r) => {
+    const resource = r.url.split('/')[3] ?? '';
+    const real = t.recordIds[resource];
+    return real ? [route([r.method], nearMiss(real).map((bad) => r.url.replace(':id', bad)), true)] : [];
+  });
   const idRoute = fc.oneof(
-    fc.constantFrom('api-keys', 'members', 'audit-events', 'audit-events/export', 'management-events', 'anomalies', 'demo-data').chain((rest) => wsPath(rest)).map((base) => ({ base, key: false })),
-    nearMiss(t.victimKeyId).map((k) => ({ base: `${ws}/api-keys/${k}`, key: false })),
-    nearMiss(t.victimKeyId).map((k) => ({ base: `${ws}/api-keys/${k}/rotate`, key: false })),
-    nearMiss(t.victimKeyId).map((k) => ({ base: `${ws}/api-keys/${k}/usage`, key: false })),
-    nearMiss(t.victimSecretId).map((s) => ({ base: `${ws}/api-keys/${t.victimKeyId}/secrets/${s}/revoke`, key: false })),
-    nearMiss(t.memberUserId).map((u) => ({ base: `${ws}/members/${u}`, key: false })),
-    nearMiss(eventId).map((e) => ({ base: `${ws}/audit-events/${e}`, key: false })),
-    ...itemRoutes,
-    ...Object.entries(t.recordIds).filter(([resource]) => resource === 'conversations').map(([, id]) => nearMiss(id).map((bad) => ({ base: `/api/v1/conversations/${bad}/traces`, key: true }))),
+    ...workspaceRoutes.map(([methods, rest]) => route(methods, wsId.map((w) => `/v1/workspaces/${w}/${rest}`))),
+    route(['GET', 'PATCH', 'DELETE'], nearMiss(t.victimKeyId).map((k) => `${ws}/api-keys/${k}`)),
+    route(['POST'], nearMiss(t.victimKeyId).map((k) => `${ws}/api-keys/${k}/rotate`)),
+    route(['GET'], nearMiss(t.victimKeyId).map((k) => `${ws}/api-keys/${k}/usage`)),
+    route(['POST'], nearMiss(t.victimSecretId).map((s) => `${ws}/api-keys/${t.victimKeyId}/secrets/${s}/revoke`)),
+    route(['PATCH'], nearMiss(t.memberUserId).map((u) => `${ws}/members/${u}`)),
+    route(['GET'], nearMiss(eventId).map((e) => `${ws}/audit-events/${e}`)),
+    ...recordRoutes,
   );
   const idPathRequests: fc.Arbitrary<FuzzRequest> = fc
-    .tuple(idRoute, fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'HEAD'), fc.option(body(junk), { nil: undefined, freq: 2 }), ip)
-    .map(([route, method, payload, remoteAddress]) => ({
+    .tuple(idRoute, fc.option(body(junk), { nil: undefined, freq: 2 }), ip)
+    .map(([{ method, url, key }, payload, remoteAddress]) => ({
       method,
-      url: route.base,
+      url,
       headers: {
-        ...(route.key ? { authorization: `Bearer ${t.liveSecret}` } : { cookie: t.cookie, 'x-csrf-token': t.csrf }),
+        ...(key ? { authorization: `Bearer ${t.liveSecret}` } : { cookie: t.cookie, 'x-csrf-token': t.csrf }),
         ...(payload !== undefined && method !== 'GET' && method !== 'HEAD' ? { 'content-type': 'application/json' } : {}),
       },
       ...(payload !== undefined && method !== 'GET' && method !== 'HEAD' ? { payload } : {}),
