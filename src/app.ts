@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -16,6 +15,8 @@ import type { Db } from './db/client.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
 import { AppError } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
+import { checkPathIds } from './http/path-ids.js';
+import { canonicalIp } from './http/client-ip.js';
 import { newId } from './ids.js';
 import { loggerOptions } from './logging.js';
 import { createKeysRepo } from './keys/keys-repo.js';
@@ -79,19 +80,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
   acceptEmptyJsonBodies(app);
+  // Before any route is added: every route with an id in its path gets the id's shape checked.
+  checkPathIds(app);
   // Hooks that run on every request are callbacks, not async functions: an async hook costs a Promise
   // and its microtasks on every request even when it has nothing to wait for.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('request-id', request.id);
+    // The client's address, decided once for every consumer (rate-limit buckets, allowlists, the audit
+    // and management logs): one text per address (client-ip.ts). An IPv4 address is already canonical and
+    // costs one check; another spelling replaces request.ip on this request.
+    const ip = request.ip;
+    const canonical = canonicalIp(ip);
+    if (canonical === ip) return done();
+    if (canonical === null) {
+      // Behind a trusted proxy, request.ip is read from X-Forwarded-For, which a client can fill with any text.
+      if (config.trustProxy) return done(new AppError('invalid_request', 'X-Forwarded-For must hold IP addresses.', { param: 'X-Forwarded-For' }));
+      return done();
+    }
+    Object.defineProperty(request, 'ip', { value: canonical, enumerable: true });
     done();
   });
-  if (config.trustProxy) {
-    // Behind a trusted proxy, request.ip is read from X-Forwarded-For, which a client can fill with any
-    // text; rate-limit buckets, allowlists, the audit log and the management log all expect an address.
-    app.addHook('onRequest', async (request) => {
-      if (isIP(request.ip) === 0) throw new AppError('invalid_request', 'X-Forwarded-For must hold IP addresses.', { param: 'X-Forwarded-For' });
-    });
-  }
 
   await registerOpenApi(app, config.keyPrefix);
 

@@ -1,11 +1,40 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
-/** How the operator says which proxies' X-Forwarded-For to believe: a hop count or a list of CIDRs. */
-function parseTrustProxy(raw: string | undefined): number | string[] | false {
-  if (raw === undefined || raw.trim() === '') return false;
-  const trimmed = raw.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  return trimmed.split(',').map((part) => part.trim()).filter(Boolean);
+/** The most proxies a request may pass through before us; more is a typo. */
+const MAX_HOPS = 20;
+
+const TRUST_PROXY_FORMS = 'a hop count (e.g. 1) or a comma-separated list of proxy addresses or CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1)';
+
+/**
+ * How the operator says which proxies' X-Forwarded-For to believe: nothing (or `false`, or 0) trusts
+ * none; a hop count trusts that many proxies in front of us; a list of addresses and CIDR ranges trusts
+ * proxies connecting from them. `true` is refused rather than read as "trust everything": then any client
+ * could choose its own address by sending X-Forwarded-For, and with it escape every per-address budget
+ * and pass any key's IP allowlist. Returns the value, or why it is refused.
+ */
+export function parseTrustProxy(raw: string | undefined): { value: number | string[] | false } | { problem: string } {
+  const trimmed = (raw ?? '').trim();
+  if (trimmed === '' || trimmed === 'false' || trimmed === '0') return { value: false };
+  if (/^(true|yes|on|all|\*)$/i.test(trimmed)) {
+    return { problem: `"${trimmed}" would believe X-Forwarded-For from any client, which could then choose its own address; give ${TRUST_PROXY_FORMS}` };
+  }
+  if (/^\d+$/.test(trimmed)) {
+    const hops = Number(trimmed);
+    return hops <= MAX_HOPS ? { value: hops } : { problem: `a hop count must be at most ${MAX_HOPS}, got ${trimmed}` };
+  }
+  const entries = trimmed.split(',').map((part) => part.trim()).filter(Boolean);
+  const wrong = entries.find((entry) => !isAddressOrRange(entry));
+  if (wrong !== undefined) return { problem: `"${wrong.slice(0, 60)}" is not an IP address or CIDR range; give ${TRUST_PROXY_FORMS}` };
+  return { value: entries };
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 const envSchema = z.object({
@@ -18,7 +47,16 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9]{0,11}$/, 'KEY_PREFIX must be 1-12 lowercase letters or digits, starting with a letter')
     .default('lk'),
-  TRUST_PROXY: z.string().max(4096).optional(),
+  TRUST_PROXY: z
+    .string()
+    .max(4096)
+    .optional()
+    .transform((raw, ctx) => {
+      const parsed = parseTrustProxy(raw);
+      if ('value' in parsed) return parsed.value;
+      ctx.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }),
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   AUDIT_PAYLOAD_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   DEFAULT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
@@ -46,14 +84,16 @@ export interface Config {
   logLevel: string;
 }
 
+/** The environment is wrong: main prints its message, one line, and exits; no stack (it is not a bug). */
 export class ConfigError extends Error {}
 
 /** Parses the environment once; everything else receives the result, never reads process.env. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+    // One line, naming each variable: what an operator reads first in a crash-looping container's log.
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
   return {
@@ -63,7 +103,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     keyPrefix: e.KEY_PREFIX,
-    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    trustProxy: e.TRUST_PROXY,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     auditPayloadDays: e.AUDIT_PAYLOAD_DAYS,
     defaultRateLimitPerMinute: e.DEFAULT_RATE_LIMIT_PER_MINUTE,

@@ -21,4 +21,22 @@ describe('ids', () => {
     assert.equal(new Set(ids).size, ids.length);
     assert.equal(new Set(ids.map((id) => id.slice(14)).join('')).size, 32);
   });
+
+  const good = newId('key', Date.UTC(2026, 0, 1));
+  const refused: Array<[string, string]> = [
+    ['another prefix', `ws_${good.slice(4)}`],
+    ['a prefix that starts the same', `keys_${good.slice(4)}`],
+    ['no underscore', good.replace('_', '-')],
+    ['a NUL', `${good.slice(0, -1)}\u0000`],
+    ['a letter outside the alphabet', `${good.slice(0, -1)}u`],
+    ['upper case', good.toUpperCase()],
+    ['one short', good.slice(0, -1)],
+    ['one long', `${good}0`],
+    ['unicode', `key_${'é'.repeat(26)}`],
+    ['a lone surrogate', `${good.slice(0, -1)}\ud800`],
+    ['empty', ''],
+  ];
+  for (const [what, id] of refused) {
+    it(`isId refuses ${what}`, () => assert.equal(isId('key', id), false));
+  }
 });

@@ -3,6 +3,8 @@
  * strings, product-API bodies and management-API bodies. Each arbitrary yields one whole request.
  */
 import fc from 'fast-check';
+import { API_ROUTES } from '../src/api/resources.js';
+import { newId } from '../src/ids.js';
 import { BASE62, withChecksum } from '../src/keys/key-format.js';
 import { SCOPE_CATALOG } from '../src/keys/scopes.js';
 
@@ -189,8 +191,74 @@ export function arbitraries(t: FuzzTargets) {
       remoteAddress,
     }));
 
-  // ---- query strings ----------------------------------------------------------------------------------
+  // ---- ids in paths -----------------------------------------------------------------------------------
   const ws = `/v1/workspaces/${t.workspaceId}`;
+  // Every route with an id, its ids replaced by near misses of real ones, each of the wrong shape (a
+  // well-formed unknown id is test/path-ids.test.ts's): every answer must be 404 (the shape check, before
+  // the body is read) or 400 (the router: a segment over 100 characters, a malformed %-escape). Sent signed
+  // in, with the CSRF token, or with the live key, so that they reach the id check.
+  const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+  const outside = fc.oneof(
+    fc.constantFrom('%00', '%0A', '%20', 'u', 'I', 'L', 'O', 'A', '-', '.', '%25', '%2F', encodeURIComponent('é'), encodeURIComponent('🔑'), encodeURIComponent('\u202e')),
+    binary(4).filter((b) => b.length > 0 && [...b].some((c) => !ID_ALPHABET.includes(c))).map(encodeURIComponent),
+  );
+  const nearMiss = (real: string): fc.Arbitrary<string> => {
+    const cut = real.indexOf('_');
+    return fc.oneof(
+      // One character replaced or inserted (NUL, unicode, outside the alphabet), anywhere.
+      fc.tuple(fc.nat(real.length - 1), outside, fc.boolean()).map(([i, c, insert]) => real.slice(0, i) + c + real.slice(insert ? i : i + 1)),
+      // The right body behind another prefix, or none.
+      fc.constantFrom('ws', 'key', 'usr', 'sec', 'evt', 'tkt', 'conv', 'cont', 'whk', 'req', 'ses', 'x', '', 'WS', 'key_key').filter((p) => p !== real.slice(0, cut)).map((p) => `${p}_${real.slice(cut + 1)}`),
+      // Too short, too long, upper case, trailing junk.
+      fc.integer({ min: 1, max: real.length - 1 }).map((n) => real.slice(0, n)),
+      fc.tuple(fc.integer({ min: 1, max: 80 }), fc.constantFrom(...ID_ALPHABET)).map(([n, c]) => real + c.repeat(n)),
+      fc.constant(real.toUpperCase()),
+      // Never `?`, `#` or `/`: the path would then still name the real object.
+      fc.constantFrom('%00', '%2500', '%2F', '%3F', '.json', '%3Bx', '%20', '~').map((tail) => real + tail),
+      // Long (past the router's 100 characters) and anything at all.
+      long(101, 3_000).map(encodeURIComponent),
+      binary(30).filter((b) => b !== real).map(encodeURIComponent),
+    );
+  };
+  const eventId = newId('evt');
+  const wsId = nearMiss(t.workspaceId);
+  /** A route with the methods it answers (another method is no route: its 404 comes after body parsing). */
+  const route = (methods: string[], base: fc.Arbitrary<string>, key = false) =>
+    fc.tuple(fc.constantFrom(...methods, ...(methods.includes('GET') ? ['HEAD'] : [])), base).map(([method, url]) => ({ method, url, key }));
+  const workspaceRoutes: Array<[string[], string]> = [
+    [['GET', 'POST'], 'api-keys'], [['GET', 'POST'], 'members'], [['GET'], 'audit-events'], [['GET'], 'audit-events/export'],
+    [['GET'], 'management-events'], [['GET'], 'anomalies'], [['POST'], 'demo-data'],
+  ];
+  // The product API's routes with an id, as the app registers them (a read-only resource has GET only).
+  const recordRoutes = API_ROUTES.filter((r) => r.url.includes(':id')).flatMap((r) => {
+    const resource = r.url.split('/')[3] ?? '';
+    const real = t.recordIds[resource];
+    return real ? [route([r.method], nearMiss(real).map((bad) => r.url.replace(':id', bad)), true)] : [];
+  });
+  const idRoute = fc.oneof(
+    ...workspaceRoutes.map(([methods, rest]) => route(methods, wsId.map((w) => `/v1/workspaces/${w}/${rest}`))),
+    route(['GET', 'PATCH', 'DELETE'], nearMiss(t.victimKeyId).map((k) => `${ws}/api-keys/${k}`)),
+    route(['POST'], nearMiss(t.victimKeyId).map((k) => `${ws}/api-keys/${k}/rotate`)),
+    route(['GET'], nearMiss(t.victimKeyId).map((k) => `${ws}/api-keys/${k}/usage`)),
+    route(['POST'], nearMiss(t.victimSecretId).map((s) => `${ws}/api-keys/${t.victimKeyId}/secrets/${s}/revoke`)),
+    route(['PATCH'], nearMiss(t.memberUserId).map((u) => `${ws}/members/${u}`)),
+    route(['GET'], nearMiss(eventId).map((e) => `${ws}/audit-events/${e}`)),
+    ...recordRoutes,
+  );
+  const idPathRequests: fc.Arbitrary<FuzzRequest> = fc
+    .tuple(idRoute, fc.option(body(junk), { nil: undefined, freq: 2 }), ip)
+    .map(([{ method, url, key }, payload, remoteAddress]) => ({
+      method,
+      url,
+      headers: {
+        ...(key ? { authorization: `Bearer ${t.liveSecret}` } : { cookie: t.cookie, 'x-csrf-token': t.csrf }),
+        ...(payload !== undefined && method !== 'GET' && method !== 'HEAD' ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(payload !== undefined && method !== 'GET' && method !== 'HEAD' ? { payload } : {}),
+      remoteAddress,
+    }));
+
+  // ---- query strings ----------------------------------------------------------------------------------
   const queryTarget = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...RESOURCES).map((r) => ({ url: `/api/v1/${r}`, key: true })) },
     { weight: 1, arbitrary: fc.constant({ url: `/api/v1/conversations/${t.recordIds.conversations}/traces`, key: true }) },
@@ -296,5 +364,5 @@ export function arbitraries(t: FuzzTargets) {
     remoteAddress: '198.51.100.250',
   }));
 
-  return { authRequests, pathRequests, queryRequests, apiBodyRequests, managementRequests };
+  return { authRequests, pathRequests, idPathRequests, queryRequests, apiBodyRequests, managementRequests };
 }

@@ -1,6 +1,7 @@
 /**
  * Hostile input (issue 6): FUZZ_RUNS (default 100,000) random and malformed requests — Authorization
- * headers, paths, query strings, product-API bodies and management-API bodies — sent in process
+ * headers, paths, ids in paths (near misses of real ids: NUL, %00, unicode, long, another prefix; each must
+ * answer 404, or the router's 400), query strings, product-API bodies and management-API bodies — sent in process
  * (app.inject) to one app on PGlite. Properties, for every request:
  * - never a 5xx;
  * - every error answers the documented shape {error: {type, code, message, param?, request_id}}, its code
@@ -46,7 +47,7 @@ const HEAP_SLACK_MB = Number(process.env.FUZZ_HEAP_SLACK_MB ?? 8);
  * (searches over a growing audit log, sessions, writes, scrypt), so they get fewer runs, which keeps the
  * whole run near two minutes of CPU.
  */
-const SHARES = { authRequests: 0.4, pathRequests: 0.3, queryRequests: 0.08, apiBodyRequests: 0.1, managementRequests: 0.12 } as const;
+const SHARES = { authRequests: 0.4, pathRequests: 0.22, idPathRequests: 0.08, queryRequests: 0.08, apiBodyRequests: 0.1, managementRequests: 0.12 } as const;
 type Kind = keyof typeof SHARES;
 
 setFlagsFromString('--expose-gc');
@@ -173,7 +174,10 @@ describe('hostile input: fuzzed requests never get a 5xx, always the documented 
         statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
         const id = String(response.headers['request-id'] ?? '');
         const logged = errorLines.find((line) => id && line.includes(id));
-        const problem = violation(request, response, secrets) ?? (logged?.includes('"level":50') ? 'the server logged an error for it' : null);
+        const problem =
+          violation(request, response, secrets) ??
+          (logged?.includes('"level":50') ? 'the server logged an error for it' : null) ??
+          (kind === 'idPathRequests' && response.statusCode !== 404 && response.statusCode !== 400 ? `an id that names nothing answered ${response.statusCode}, not 404 (or the router's 400)` : null);
         if (problem) {
           lastProblem = `${problem}\n${describeRequest(request)}\n  response: ${response.body.slice(0, 400)}${logged ? `\n  server log: ${logged.slice(0, 2000)}` : ''}`;
           throw new Error(`${problem}\n${describeRequest(request)}\n  response: ${response.body.slice(0, 400)}${logged ? `\n  server log: ${logged.slice(0, 2000)}` : ''}`);

@@ -112,6 +112,7 @@ export function createAccountsService(deps: AccountsDeps) {
         });
         throw throttled ?? new AppError('invalid_credentials', 'The email or password is not right.');
       }
+      await deps.loginThrottle?.succeeded(email, context.sourceIp, deps.now().getTime());
       const user = { id: found.id, email: found.email };
       return db.transaction().execute(async (tx) => {
         await recordManagementEvent(tx, { ...context, actor: user }, { workspaceId: null, action: 'login', target: { type: 'user', id: user.id } });

@@ -25,7 +25,7 @@ const WRITE_BODY_LIMIT = 256 * 1024;
 /** A transcript of up to 1,000 messages. */
 const INGEST_BODY_LIMIT = 1024 * 1024;
 
-/** Any bounded id is looked up (a wrong shape is simply not found), but a NUL would make PostgreSQL fail. */
+/** Bounded here; its shape (the resource's prefix) is checked before this, by src/http/path-ids.ts. */
 const idParams = z.object({ id: pathId });
 
 /** The caller's view: the workspace of the key and its mode. Every query is narrowed to it. */
@@ -60,7 +60,8 @@ interface Services {
 
 function registerRoute(app: App, services: Services, spec: ResourceSpec, route: ApiRoute): void {
   const { records } = services;
-  const config = { scope: route.scope };
+  // pathId: the shape of `:id`, checked before any lookup (src/http/path-ids.ts).
+  const config = { scope: route.scope, pathId: { prefix: spec.prefix, noun: spec.noun } };
   const doc = { summary: route.summary, tags: [spec.path] };
   switch (route.operation) {
     case 'list':

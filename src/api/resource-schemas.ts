@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { text as wellFormed } from '../http/schemas.js';
+import { webhookUrlProblem } from './webhook-url.js';
 
 /**
  * The request bodies of the product API. Every string and list is bounded (STYLE: "`z.string()` is almost
@@ -132,7 +133,14 @@ export const WEBHOOK_EVENTS = [
 ] as const;
 
 const webhookFields = {
-  url: z.string().max(2048).pipe(z.url({ protocol: /^https?$/ })),
+  // The URL's shape only (webhook-url.ts); where its name resolves is checked at delivery time.
+  url: z
+    .string()
+    .max(2048)
+    .superRefine((value, ctx) => {
+      const problem = webhookUrlProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(WEBHOOK_EVENTS.length),
   description: text(500).nullable(),
   enabled: z.boolean(),

@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.js';
+import { budgetAddress } from '../http/client-ip.js';
 import { AppError } from '../http/errors.js';
 import { hashSecret, isWellFormedSecret, secretLength } from '../keys/key-format.js';
 import type { KeysRepo } from '../keys/keys-repo.js';
@@ -124,17 +125,17 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
 
   /** An address past its budget is refused at once, with no count and no lookup: a flood costs a Map read. */
   function refuseIfBlocked(sourceIp: string, nowMs: number, attempt: AuthAttempt): void {
-    const until = blocked.get(sourceIp);
+    const until = blocked.get(budgetAddress(sourceIp));
     if (until === undefined || until <= nowMs) return;
     attempt.pastFailureBudget = true;
     throw tooManyFailures(Math.ceil((until - nowMs) / 1000));
   }
 
   async function failed(sourceIp: string, nowMs: number, attempt: AuthAttempt, refusal: AppError = unauthorized('invalid_api_key', INVALID_KEY)): Promise<never> {
-    const result = await rateLimits.consume(`authfail:${sourceIp}`, [{ seconds: MINUTE, limit: deps.authFailuresPerMinute }], nowMs);
+    const result = await rateLimits.consume(`authfail:${budgetAddress(sourceIp)}`, [{ seconds: MINUTE, limit: deps.authFailuresPerMinute }], nowMs);
     if (result.allowed) throw refusal;
     attempt.pastFailureBudget = true;
-    blocked.set(sourceIp, result.resetAt * 1000);
+    blocked.set(budgetAddress(sourceIp), result.resetAt * 1000);
     if (blocked.size > 100_000) blocked.delete(blocked.keys().next().value as string);
     throw tooManyFailures(result.retryAfter);
   }

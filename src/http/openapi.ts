@@ -41,5 +41,41 @@ export async function registerOpenApi(app: FastifyInstance, keyPrefix: string): 
     },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', defaultModelsExpandDepth: 0 } });
+  // Its own context, so that the headers below reach every response under /docs (the page, its
+  // scripts and styles, the static files) and no other route.
+  await app.register(async (docs) => {
+    docs.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(DOCS_HEADERS);
+      done();
+    });
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      // No validator badge: it would send the document to validator.swagger.io, which the CSP refuses.
+      uiConfig: { docExpansion: 'list', defaultModelsExpandDepth: 0, validatorUrl: null },
+    });
+  });
 }
+
+/**
+ * The reference page loads only its own files (Swagger UI ships no inline script: its initializer is a
+ * file), fetches the document and runs "Try it out" against this origin, and shows data: images (its
+ * icons). It may not be framed (clickjacking "Try it out" on a signed-in page), nor post forms elsewhere.
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const DOCS_HEADERS = {
+  'content-security-policy': DOCS_CSP,
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};

@@ -18,7 +18,7 @@ export const displayName = z.string().trim().min(1).max(100).pipe(text(100));
 export const email = z.string().trim().max(254).pipe(z.email());
 export const password = z.string().min(10).max(200);
 export const role = z.enum(['owner', 'admin', 'member']);
-/** Path ids are only bounded (generously): an id of the wrong shape is simply not found. */
+/** Path ids: bounded here; their shape is checked before any lookup by src/http/path-ids.ts (404 when wrong). */
 export const pathId = text(200).pipe(z.string().min(1));
 export const workspaceParams = z.object({ workspace_id: pathId });
 export const cursor = text(64).optional();
