@@ -52,7 +52,7 @@ describeEachBackend('ids in paths', (harness) => {
     }
   });
 
-  it('a key, user, secret or event id of the wrong shape answers 404 not_found', async () => {
+  it('a key, user, secret, event or invitation id of the wrong shape answers 404 not_found', async () => {
     const ws = `/v1/workspaces/${tenant.workspaceId}`;
     for (const [what, bad] of wrongShapes(keyId)) {
       assertNotFound(await tenant.client.get(`${ws}/api-keys/${bad}`), `key id: ${what}`);
@@ -60,6 +60,8 @@ describeEachBackend('ids in paths', (harness) => {
       assertNotFound(await tenant.client.post(`${ws}/api-keys/${keyId}/secrets/${bad}/revoke`), `secret id: ${what}`);
       assertNotFound(await tenant.client.patch(`${ws}/members/${bad}`, { role: 'admin' }), `user id: ${what}`);
       assertNotFound(await tenant.client.get(`${ws}/audit-events/${bad}`), `event id: ${what}`);
+      assertNotFound(await tenant.client.delete(`${ws}/members/${bad}`), `user id (DELETE): ${what}`);
+      assertNotFound(await tenant.client.delete(`${ws}/invitations/${bad}`), `invitation id: ${what}`);
     }
   });
 

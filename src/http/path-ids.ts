@@ -22,6 +22,7 @@ export const PATH_IDS: Readonly<Record<string, PathIdKind>> = {
   secret_id: { prefix: 'sec', noun: 'secret version' },
   user_id: { prefix: 'usr', noun: 'member' },
   event_id: { prefix: 'evt', noun: 'audit event' },
+  invitation_id: { prefix: 'inv', noun: 'invitation' },
 };
 
 interface PathId extends PathIdKind {
