@@ -94,7 +94,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const cache = new KeyCache();
   const metrics = createMetrics({ cacheTrusted: () => cache.trusted, cacheSize: () => cache.size });
-  const bus: KeyChangeBus = deps.redis ? await createRedisBus(cache, deps.redis.commands, deps.redis.subscriber) : createLocalBus(cache);
+  const bus: KeyChangeBus = deps.redis
+    ? await createRedisBus(cache, deps.redis.commands, deps.redis.subscriber, {
+        handlingDelayMs: config.testKeyChangeDelayMs,
+        onUnconfirmed: (instances) => {
+          metrics.keyChangesUnconfirmed.inc();
+          app.log.warn({ instances }, 'key change answered without every instance confirming it; they had stopped trusting their caches');
+        },
+      })
+    : createLocalBus(cache);
   const rateLimits = rateLimitStore(app, metrics, deps.redis?.commands);
   const usage = createUsageTracker(db, deps.usageFlushMs);
   const auditWriter = createAuditWriter({

@@ -19,6 +19,14 @@ async function redisReachable(): Promise<string | null> {
   }
 }
 
+/** Why the suites that need only Redis skip, or null; under CI=true it throws instead of skipping. */
+export async function redisSkipReason(): Promise<string | null> {
+  const reason = await redisReachable();
+  if (reason && process.env.CI === 'true') throw new Error(`${reason}; CI=true requires Redis, so the suite fails rather than skips`);
+  if (reason) process.stderr.write(`# skipping: ${reason}\n`);
+  return reason;
+}
+
 async function postgresReachable(): Promise<string | null> {
   const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
   try {
