@@ -18,7 +18,7 @@ import { newId } from '../src/ids.js';
 import { Client, PASSWORD, postgresSkipReason, uniqueEmail } from './harness.js';
 import { privatePostgresSkipReason, startPrivatePostgres, type PrivatePostgres } from './pg-server.js';
 import { freePort, startServer, type RunningServer } from './process.js';
-import { createTestDatabase } from './services.js';
+import { createTestDatabase, describeOrSkip } from './services.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -106,7 +106,7 @@ const sigtermBackends = [
 ] as const;
 
 for (const { backend, skip, storage: makeStorage } of sigtermBackends) {
-  describe(`audit durability: SIGTERM under load [${backend}]`, { skip, timeout: 90_000 }, () => {
+  describeOrSkip(`audit durability: SIGTERM under load [${backend}]`, { skip, timeout: 90_000 }, () => {
     let storage: Storage | undefined;
     let server: RunningServer | undefined;
 
@@ -268,7 +268,7 @@ class RestartLoad {
   }
 }
 
-describe('audit durability: the database goes away and comes back (a private PostgreSQL)', { skip: privatePostgresSkipReason() ?? false, timeout: 120_000 }, () => {
+describeOrSkip('audit durability: the database goes away and comes back (a private PostgreSQL)', { skip: privatePostgresSkipReason() ?? false, timeout: 120_000 }, () => {
   let postgres: PrivatePostgres | undefined;
   let db: Db | undefined;
 

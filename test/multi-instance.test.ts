@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { freePort, startServer, type RunningServer } from './process.js';
-import { createTestDatabase, productionServicesSkipReason, TEST_REDIS_URL } from './services.js';
+import { createTestDatabase, describeOrSkip, productionServicesSkipReason, TEST_REDIS_URL } from './services.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const skip = (await productionServicesSkipReason()) ?? false;
@@ -48,7 +48,7 @@ async function awayFromMinuteEdge(margin = 15): Promise<void> {
   if (intoWindow > 60 - margin) await new Promise((resolve) => setTimeout(resolve, (60 - intoWindow + 1) * 1000));
 }
 
-describe('three instances on one PostgreSQL and one Redis', { skip }, () => {
+describeOrSkip('three instances on one PostgreSQL and one Redis', { skip }, () => {
   const servers: RunningServer[] = [];
   let dropDatabase: (() => Promise<void>) | undefined;
   let session: Session;

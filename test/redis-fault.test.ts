@@ -15,11 +15,11 @@
  *   shared and exact again.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { createKey, setUp, type Session } from '../bench/lib.js';
 import { freePort, startServer, type RunningServer } from './process.js';
 import { privateRedisSkipReason, startPrivateRedis, type PrivateRedis } from './redis-server.js';
-import { createTestDatabase, postgresSkipReason } from './services.js';
+import { createTestDatabase, describeOrSkip, postgresSkipReason } from './services.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const skip = postgresSkipReason ?? privateRedisSkipReason() ?? false;
@@ -112,7 +112,7 @@ const faults: Fault[] = [
   { name: 'Redis hanging', begin: async (redis) => redis.freeze(), end: async (redis) => redis.thaw() },
 ];
 
-describe('Redis faults under load: three instances on PostgreSQL and a private Redis', { skip, timeout: 150_000 }, () => {
+describeOrSkip('Redis faults under load: three instances on PostgreSQL and a private Redis', { skip, timeout: 150_000 }, () => {
   let redis: PrivateRedis | undefined;
   let dropDatabase: (() => Promise<void>) | undefined;
   const servers: RunningServer[] = [];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { redisSkipReason, TEST_REDIS_URL } from '../../test/services.js';
+import { describeOrSkip, redisSkipReason, TEST_REDIS_URL } from '../../test/services.js';
 import { connectRedis, type RedisConnections } from '../redis.js';
 import { ACK_WAIT_MS, createRedisBus, HEARTBEAT_INTERVAL_MS, INSTANCES_KEY, TRUST_MS, type KeyChangeBus, type RedisBusOptions } from './key-change-bus.js';
 import { KeyCache, type VerifiedSecret } from './key-cache.js';
@@ -33,7 +33,7 @@ describe('key cache trust with a deadline', () => {
 
 const skip = (await redisSkipReason()) ?? false;
 
-describe('key change bus on Redis: a change answers once every live instance confirmed it', { skip }, () => {
+describeOrSkip('key change bus on Redis: a change answers once every live instance confirmed it', { skip }, () => {
   const opened: { redis: RedisConnections; bus: KeyChangeBus }[] = [];
   async function instance(options: RedisBusOptions = {}, wrap?: (redis: RedisConnections) => void) {
     const redis = await connectRedis(TEST_REDIS_URL);
