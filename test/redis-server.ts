@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { freePort } from './process.js';
+import { freePort, stopOnExit } from './process.js';
 
 /**
  * A private Redis for the tests that stop and start it: its own port, nothing kept on disk, so the
@@ -61,7 +61,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     async start() {
       if (running()) return;
       output = '';
-      child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const started = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      started.once('exit', stopOnExit(() => started.kill('SIGKILL')));
+      child = started;
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const deadline = Date.now() + 10_000;
