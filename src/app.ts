@@ -104,7 +104,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       })
     : createLocalBus(cache);
   const rateLimits = rateLimitStore(app, metrics, deps.redis?.commands);
-  const usage = createUsageTracker(db, deps.usageFlushMs);
+  let lastUsageWarning = 0;
+  const usage = createUsageTracker(db, deps.usageFlushMs, {
+    onFlushError: (error, deadlock) => {
+      metrics.usageFlushFailures.inc({ reason: deadlock ? 'deadlock' : 'other' });
+      // A deadlock means the lock order broke: always logged. Other failures (the database away) at most every 10 s.
+      if (!deadlock && Date.now() - lastUsageWarning < 10_000) return;
+      lastUsageWarning = Date.now();
+      app.log.warn({ err: error, deadlock }, 'last-used times not written yet; will retry');
+    },
+  });
   const auditWriter = createAuditWriter({
     db,
     onDropped: (count) => {
