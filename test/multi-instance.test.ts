@@ -108,6 +108,9 @@ describeOrSkip('three instances on one PostgreSQL and one Redis', { skip }, () =
       assert.deepEqual([...replies, slow], [401, 401, 401], `round ${round}`);
       assert.ok(took >= SLOW_MS, `the revoke answered after the slow instance confirmed (${Math.round(took)} ms)`);
     }
+    // Every revoke was answered on confirmations, none on the wait's bound.
+    const metrics = await (await fetch(`${servers[0]!.url}/metrics`)).text();
+    assert.match(metrics, /^latchkey_key_changes_unconfirmed_total 0$/m);
   });
 
   it('applies scope changes and version revocations everywhere at once, too', async () => {
