@@ -105,9 +105,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const cache = new KeyCache();
   const metrics = createMetrics({ cacheTrusted: () => cache.trusted, cacheSize: () => cache.size });
-  const bus: KeyChangeBus = deps.redis ? await createRedisBus(cache, deps.redis.commands, deps.redis.subscriber) : createLocalBus(cache);
+  const bus: KeyChangeBus = deps.redis
+    ? await createRedisBus(cache, deps.redis.commands, deps.redis.subscriber, {
+        handlingDelayMs: config.testKeyChangeDelayMs,
+        onUnconfirmed: (instances) => {
+          metrics.keyChangesUnconfirmed.inc();
+          app.log.warn({ instances }, 'key change answered without every instance confirming it; they had stopped trusting their caches');
+        },
+      })
+    : createLocalBus(cache);
   const rateLimits = rateLimitStore(app, metrics, deps.redis?.commands);
-  const usage = createUsageTracker(db, deps.usageFlushMs);
+  let lastUsageWarning = 0;
+  const usage = createUsageTracker(db, deps.usageFlushMs, {
+    onFlushError: (error, deadlock) => {
+      metrics.usageFlushFailures.inc({ reason: deadlock ? 'deadlock' : 'other' });
+      // A deadlock means the lock order broke: always logged. Other failures (the database away) at most every 10 s.
+      if (!deadlock && Date.now() - lastUsageWarning < 10_000) return;
+      lastUsageWarning = Date.now();
+      app.log.warn({ err: error, deadlock }, 'last-used times not written yet; will retry');
+    },
+  });
   const auditWriter = createAuditWriter({
     db,
     onDropped: (count) => {

@@ -64,6 +64,8 @@ const envSchema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   COOKIE_SECURE: z.enum(['true', 'false', 'auto']).default('auto'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Test hook (test/multi-instance.test.ts): delays this instance's handling of announced key changes. */
+  TEST_KEY_CHANGE_DELAY_MS: z.coerce.number().int().min(0).max(900).default(0),
 });
 
 export interface Config {
@@ -82,6 +84,7 @@ export interface Config {
   sessionTtlHours: number;
   cookieSecure: 'true' | 'false' | 'auto';
   logLevel: string;
+  testKeyChangeDelayMs: number;
 }
 
 /** The environment is wrong: main prints its message, one line, and exits; no stack (it is not a bug). */
@@ -111,5 +114,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sessionTtlHours: e.SESSION_TTL_HOURS,
     cookieSecure: e.COOKIE_SECURE,
     logLevel: e.LOG_LEVEL,
+    testKeyChangeDelayMs: e.TEST_KEY_CHANGE_DELAY_MS,
   };
 }

@@ -50,6 +50,17 @@ export function createMetrics(probes: MetricProbes) {
         this.set(probes.cacheSize());
       },
     }),
+    keyChangesUnconfirmed: new Counter({
+      name: 'latchkey_key_changes_unconfirmed_total',
+      help: 'Key changes answered after the wait bound without every live instance confirming (they had stopped trusting their caches)',
+      registers: [registry],
+    }),
+    usageFlushFailures: new Counter({
+      name: 'latchkey_usage_flush_failures_total',
+      help: 'Failed writes of "last used" times (kept for the next flush), by reason: deadlock or other',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     auditWritten: new Counter({ name: 'latchkey_audit_events_written_total', help: 'Audit events written', registers: [registry] }),
     auditDropped: new Counter({
       name: 'latchkey_audit_events_dropped_total',

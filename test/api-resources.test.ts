@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { API_ROUTES, RESOURCES, apiRoutes } from '../src/api/api-routes.js';
@@ -10,7 +10,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import type { Mode } from '../src/db/schema.js';
 import { installErrorHandling } from '../src/http/error-handler.js';
 import { newId } from '../src/ids.js';
-import { createTestDatabase, postgresSkipReason } from './services.js';
+import { createTestDatabase, describeOrSkip, postgresSkipReason } from './services.js';
 
 /**
  * The reference product API on its own: a small app whose test-only hook sets the principal from headers
@@ -134,7 +134,7 @@ const TRANSCRIPT = {
 
 for (const backend of ['pglite', 'postgres'] as const) {
   const skip = backend === 'postgres' && postgresSkipReason ? postgresSkipReason : false;
-  describe(`product API [${backend}]`, { skip }, () => {
+  describeOrSkip(`product API [${backend}]`, { skip }, () => {
     let current: Ctx | undefined;
     const ctx = () => {
       if (!current) throw new Error('not started');

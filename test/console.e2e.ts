@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { describeOrSkip } from './skip.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort, startServer, type RunningServer } from './process.js';
 
@@ -31,7 +32,7 @@ const missing = missingPrerequisite();
 if (missing && CI) throw new Error(missing);
 if (missing) console.log(`# skipping the console end-to-end test: ${missing}`);
 
-describe('the console, end to end in Chromium', { skip: missing ?? false }, () => {
+describeOrSkip('the console, end to end in Chromium', { skip: missing ?? false }, () => {
   let server: RunningServer;
   let browser: Browser;
   let dir: string;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { after, before, describe } from 'node:test';
+import { after, before } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../src/app.js';
@@ -8,7 +8,7 @@ import { loggerOptions } from '../src/logging.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Db } from '../src/db/client.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { createTestDatabase, postgresSkipReason } from './services.js';
+import { createTestDatabase, describeOrSkip, postgresSkipReason } from './services.js';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -75,7 +75,7 @@ async function startHarness(backend: Backend, options: HarnessOptions): Promise<
 export function describeEachBackend(name: string, body: (harness: () => Harness) => void, options: HarnessOptions = {}): void {
   for (const backend of ['pglite', 'postgres'] as const) {
     const skip = backend === 'postgres' && postgresSkipReason ? postgresSkipReason : false;
-    describe(`${name} [${backend}]`, { skip }, () => {
+    describeOrSkip(`${name} [${backend}]`, { skip }, () => {
       let harness: (Harness & { close(): Promise<void> }) | undefined;
       before(async () => {
         harness = await startHarness(backend, options);

@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './process.js';
+import { freePort, stopOnExit } from './process.js';
 
 const run = promisify(execFile);
 
@@ -44,10 +44,12 @@ export function privatePostgresSkipReason(): string | null {
 }
 
 /** initdb refuses to run as root: there, the server runs as the `postgres` user, which owns its folder. */
+function serverUserCommand(bin: string, args: string[]): [string, string[]] {
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+}
+
 async function asServerUser(bin: string, args: string[]): Promise<void> {
-  const asRoot = process.getuid?.() === 0;
-  const [command, fullArgs] = asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
-  await run(command, fullArgs, { timeout: 60_000 });
+  await run(...serverUserCommand(bin, args), { timeout: 60_000 });
 }
 
 async function userIds(name: string): Promise<{ uid: number; gid: number }> {
@@ -64,6 +66,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await freePort();
   let running = false;
   const pgCtl = (args: string[]) => asServerUser(join(bin, 'pg_ctl'), ['-D', data, ...args]);
+  // On an interrupted run: an immediate shutdown, waited for, then the folder goes.
+  const unregister = stopOnExit(() => {
+    if (existsSync(join(data, 'postmaster.pid'))) spawnSync(...serverUserCommand(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop']), { timeout: 35_000 });
+    rmSync(dir, { recursive: true, force: true });
+  });
   const server: PrivatePostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
@@ -90,6 +97,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       } finally {
         running = false;
         rmSync(dir, { recursive: true, force: true });
+        unregister();
       }
     },
   };

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
-import { freePort } from './process.js';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { freePort, stopOnExit } from './process.js';
 
 /**
  * A private Redis for the tests that stop and start it: its own port, nothing kept on disk, so the
@@ -61,7 +61,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     async start() {
       if (running()) return;
       output = '';
-      child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const started = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      started.once('exit', stopOnExit(() => started.kill('SIGKILL')));
+      child = started;
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const deadline = Date.now() + 10_000;
@@ -97,4 +99,85 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
   await server.start();
   return server;
+}
+
+/**
+ * A Redis that hangs, made to count: a TCP server on loopback that reads RESP commands and never
+ * answers them, except the client's handshake (HELLO, CLIENT SETINFO, and INFO, its ready check), so that a
+ * client connects and then waits. `received` counts every other command by name (upper case).
+ */
+export interface HungRedis {
+  url: string;
+  received: Map<string, number>;
+  /** Commands received, the handshake aside. */
+  total(): number;
+  close(): Promise<void>;
+}
+
+const READY_INFO = '# Server\r\nredis_version:7.0.0\r\nloading:0\r\n';
+
+/** The name of each complete RESP command (`*N\r\n$len\r\narg\r\n...`) at the start of `buffer`, and what is left. */
+export function readCommands(buffer: Buffer): { names: string[]; rest: Buffer } {
+  const names: string[] = [];
+  let at = 0;
+  for (;;) {
+    const header = buffer.indexOf('\r\n', at);
+    if (header < 0 || buffer[at] !== 0x2a /* '*' */) break;
+    const count = Number(buffer.subarray(at + 1, header).toString());
+    let cursor = header + 2;
+    let name: string | undefined;
+    let complete = true;
+    for (let i = 0; i < count; i++) {
+      const lengthEnd = buffer.indexOf('\r\n', cursor);
+      if (lengthEnd < 0) {
+        complete = false;
+        break;
+      }
+      const length = Number(buffer.subarray(cursor + 1, lengthEnd).toString());
+      if (buffer.length < lengthEnd + 2 + length + 2) {
+        complete = false;
+        break;
+      }
+      if (i === 0) name = buffer.subarray(lengthEnd + 2, lengthEnd + 2 + length).toString().toUpperCase();
+      cursor = lengthEnd + 2 + length + 2;
+    }
+    if (!complete) break;
+    names.push(name ?? '');
+    at = cursor;
+  }
+  return { names, rest: buffer.subarray(at) };
+}
+
+export async function startHungRedis(): Promise<HungRedis> {
+  const received = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      const { names, rest } = readCommands(Buffer.concat([pending, chunk]));
+      pending = rest;
+      for (const name of names) {
+        if (name === 'INFO') socket.write(`$${Buffer.byteLength(READY_INFO)}\r\n${READY_INFO}\r\n`);
+        else if (name === 'CLIENT') socket.write('+OK\r\n');
+        else if (name === 'HELLO') socket.write('-NOPROTO unsupported protocol version\r\n'); // the client stays on RESP2
+        else received.set(name, (received.get(name) ?? 0) + 1);
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address() as AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    received,
+    total: () => [...received.values()].reduce((sum, n) => sum + n, 0),
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
 }

@@ -1,6 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+
+import { HOST_TAG, isStaleTestDatabase, processAlive, TEST_DATABASE_PREFIX, testDatabaseName } from './test-databases.js';
+
+export { describeOrSkip } from './skip.js';
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -17,6 +20,14 @@ async function redisReachable(): Promise<string | null> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** Why the suites that need only Redis skip, or null; under CI=true it throws instead of skipping. */
+export async function redisSkipReason(): Promise<string | null> {
+  const reason = await redisReachable();
+  if (reason && process.env.CI === 'true') throw new Error(`${reason}; CI=true requires Redis, so the suite fails rather than skips`);
+  if (reason) process.stderr.write(`# skipping: ${reason}\n`);
+  return reason;
 }
 
 async function postgresReachable(): Promise<string | null> {
@@ -49,9 +60,45 @@ export async function productionServicesSkipReason(): Promise<string | null> {
   return reason;
 }
 
+/**
+ * Drops the test databases that interrupted runs left behind (see test-databases.ts), once per process,
+ * before its first database is made. Suites run concurrently: a database a live process made within
+ * the hour is never touched.
+ */
+async function dropLeftovers(): Promise<void> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    const list = async (withAge: boolean) =>
+      (
+        await admin.query<{ datname: string; created: number | null }>(
+          `select datname, ${withAge ? "extract(epoch from (pg_stat_file('base/' || oid || '/PG_VERSION')).modification)::float8" : 'null'} as created
+           from pg_database where datname like $1`,
+          [`${TEST_DATABASE_PREFIX.replace(/_/g, '\\_')}%`],
+        )
+      ).rows;
+    // The age of a database named the old way needs pg_stat_file (a superuser's, as the tests' trust
+    // login is); without it such names are left alone.
+    const rows = await list(true).catch(() => list(false));
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    for (const { datname, created } of rows) {
+      if (!isStaleTestDatabase(datname, { nowSeconds, host: HOST_TAG, alive: processAlive, createdSeconds: created ?? undefined })) continue;
+      await admin.query(`drop database if exists ${datname} with (force)`).catch(() => {});
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+let leftoversDropped: Promise<void> | undefined;
+
 /** A throwaway PostgreSQL database for one suite. */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `latchkey_test_${randomBytes(6).toString('hex')}`;
+  leftoversDropped ??= dropLeftovers().catch((error: unknown) => {
+    process.stderr.write(`# could not drop leftover test databases: ${(error as Error).message}\n`);
+  });
+  await leftoversDropped;
+  const name = testDatabaseName();
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   await admin.query(`create database ${name}`);

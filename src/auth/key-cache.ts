@@ -95,6 +95,8 @@ export class KeyCache {
   readonly #unknown: Lru<true>;
   readonly #hashesByKey = new Map<string, Set<string>>();
   #trusted = true;
+  /** performance.now() beyond which trust lapses unless renewed (see key-change-bus.ts); infinite without Redis. */
+  #trustedUntil = Number.POSITIVE_INFINITY;
   #generation = 0;
 
   constructor(options: KeyCacheOptions = {}) {
@@ -104,7 +106,7 @@ export class KeyCache {
 
   /** A verified secret, `null` for a secret known not to exist, `undefined` when storage must say. */
   get(hash: string): VerifiedSecret | null | undefined {
-    if (!this.#trusted) return undefined;
+    if (!this.trusted) return undefined;
     const known = this.#known.get(hash);
     if (known) return known;
     return this.#unknown.get(hash) ? null : undefined;
@@ -119,7 +121,7 @@ export class KeyCache {
   }
 
   set(hash: string, entry: VerifiedSecret | null, generation: number): void {
-    if (!this.#trusted || generation !== this.#generation) return;
+    if (!this.trusted || generation !== this.#generation) return;
     if (entry === null) {
       this.#unknown.set(hash, true);
       return;
@@ -141,14 +143,19 @@ export class KeyCache {
     this.#hashesByKey.delete(keyId);
   }
 
-  /** Untrusted, the cache answers nothing; trusted again, it starts empty, since changes may have been missed. */
-  setTrusted(trusted: boolean): void {
+  /**
+   * Untrusted, the cache answers nothing; trusted again, it starts empty, since changes may have been missed.
+   * `until` (a performance.now() time) makes trust lapse on its own unless renewed: an instance that stops
+   * hearing from Redis (or stops running, as in a long pause) distrusts its cache without having to notice.
+   */
+  setTrusted(trusted: boolean, until = Number.POSITIVE_INFINITY): void {
     if (trusted !== this.#trusted) this.clear();
     this.#trusted = trusted;
+    this.#trustedUntil = until;
   }
 
   get trusted(): boolean {
-    return this.#trusted;
+    return this.#trusted && (this.#trustedUntil === Number.POSITIVE_INFINITY || performance.now() < this.#trustedUntil);
   }
 
   clear(): void {

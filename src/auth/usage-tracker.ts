@@ -21,7 +21,22 @@ export interface UsageTracker {
  * (the latest wins), and are written together every `intervalMs`. Each write only moves a timestamp
  * forward, so instances flushing in any order agree. A failed flush keeps its uses for the next one.
  */
-export function createUsageTracker(db: Db, intervalMs = 1000): UsageTracker {
+/** PostgreSQL's SQLSTATE for a transaction it chose to abort to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
+
+export interface UsageTrackerOptions {
+  /**
+   * A flush that failed (its uses are kept for the next one). `deadlock`: PostgreSQL aborted it to
+   * break a deadlock, which the lock order below is there to prevent, so each one is worth a look.
+   */
+  onFlushError?: (error: unknown, deadlock: boolean) => void;
+}
+
+export function isDeadlock(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === DEADLOCK_DETECTED;
+}
+
+export function createUsageTracker(db: Db, intervalMs = 1000, options: UsageTrackerOptions = {}): UsageTracker {
   let pending = new Map<string, Use>();
   let flushing: Promise<void> = Promise.resolve();
 
@@ -60,7 +75,8 @@ export function createUsageTracker(db: Db, intervalMs = 1000): UsageTracker {
     pending = new Map();
     try {
       await write([...batch.values()].sort((a, b) => a.keyId.localeCompare(b.keyId) || a.secretId.localeCompare(b.secretId)));
-    } catch {
+    } catch (error) {
+      options.onFlushError?.(error, isDeadlock(error));
       for (const [secretId, use] of batch) {
         const later = pending.get(secretId);
         if (!later || later.at < use.at) pending.set(secretId, use);

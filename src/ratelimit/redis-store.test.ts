@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { describeOrSkip } from '../../test/skip.js';
 import { windowEnd, windowStart, type Window } from './decision.js';
 import { counterKey, createRedisStore, EXPIRY_MARGIN_SECONDS, type RedisScripting } from './redis-store.js';
 import { registerStoreContract } from './store-contract.js';
@@ -41,7 +42,7 @@ if (reason !== null && process.env.CI === 'true') {
   });
 } else {
   const skip = reason === null ? false : `Redis unreachable at ${URL} (${reason}); start one to run these tests`;
-  describe('redis store', { skip }, () => {
+  describeOrSkip('redis store', { skip }, () => {
     // Three connections stand for three instances of Latchkey behind a load balancer.
     const instances: Redis[] = [];
     before(async () => {
