@@ -377,6 +377,13 @@ describe('rule boundaries', () => {
     assert.equal(spikes(scan({ hourly: [...flat(30), row(hoursAgo(0), 199)] }))[0]?.severity, 'medium');
   });
 
+  it('counts the oldest hour the rules read in the first hour\'s baseline', () => {
+    // The window's first hour, 24 hours ago: its baseline starts at the first row the rules read.
+    const [spike] = spikes(scan({ hourly: [...flat(30, 24 * 9), row(hoursAgo(24), 500)] }));
+    assert.equal(spike?.evidence.hour, hoursAgo(24).toISOString());
+    assert.deepEqual(spike?.evidence.baseline, { hours: 168, mean: 30, stddev: 0, peak: 30 });
+  });
+
   it('adds up several rows of one hour', () => {
     const hours = [...totalsOf(flat(30)), totals(KEY.id, hoursAgo(0), { requests: 60, '2xx': 60 }), totals(KEY.id, hoursAgo(0), { requests: 60, '2xx': 60 })];
     assert.equal(spikes(direct(hours))[0]?.evidence.requests, 120);
@@ -433,7 +440,7 @@ describe('rule boundaries', () => {
     assert.match(bursts(scan({ hourly: [row(hour, 30, 404, '')] }))[0]?.summary ?? '', /, mostly 404\.$/);
     const [bare] = bursts(direct([totals(KEY.id, hour, { requests: 30, '4xx': 30 })]));
     assert.deepEqual(bare?.evidence.top_error_codes, []);
-    assert.match(bare?.summary ?? '', /in the hour from [^,]*\.$/);
+    assert.match(bare?.summary ?? '', /in the hour from \d\d:00 UTC on \d{4}-\d\d-\d\d\.$/);
   });
 
   it('skips every rule\'s findings for keys it was not given', () => {
@@ -483,6 +490,8 @@ describe('rule boundaries', () => {
     assert.equal(complete([scanOf(KEY.id, hoursAgo(4), h1), scanOf(KEY.id, h2, hoursAgo(1))]), false, 'a range ending where the hour starts');
     assert.equal(complete([scanOf(KEY.id, h2, hoursAgo(0))]), false, 'a range starting after the hour');
     assert.deepEqual(refusals(direct(hours))[0]?.evidence.per_hour, [{ hour: h1.toISOString(), requests: 1 }, { hour: h2.toISOString(), requests: 2 }]);
+    const three = [...hours, totals(KEY.id, hoursAgo(5), { requests: 1, '4xx': 1, refused: 1 })];
+    assert.deepEqual(refusals(direct(three))[0]?.window, { from: hoursAgo(5).toISOString(), to: hoursAgo(1).toISOString() });
   });
 
   it('names one IP, counts several, and lists the ten busiest', () => {
@@ -492,6 +501,8 @@ describe('rule boundaries', () => {
     const summary = (refusedIps: IpDay[]) => refusals(direct(hours, { refusedIps }))[0]?.summary ?? '';
     assert.match(summary([]), /outside its allowlist\.$/);
     assert.match(summary([ipRow('198.51.100.1', 30)]), /, from 198\.51\.100\.1\.$/);
+    const elsewhere = [{ ...ipRow('198.51.100.2', 5), key_id: 'key_b' }, { ...ipRow('198.51.100.3', 5), day: '2026-03-01' }];
+    assert.match(summary([ipRow('198.51.100.1', 30), ...elsewhere]), /, from 198\.51\.100\.1\.$/, 'another key\'s or day\'s IPs are not counted');
     assert.match(summary([ipRow('198.51.100.1', 20), ipRow('198.51.100.2', 10)]), /, from 2 IPs\.$/);
     const many = Array.from({ length: 11 }, (_, i) => ipRow(`198.51.100.${i + 1}`, i === 10 ? 5 : 2));
     const [found] = refusals(direct(hours, { refusedIps: many }));
