@@ -18,10 +18,19 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // figure is what one core can do. Without taskset or a second core they share, and the report says so.
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
+// A hostile client (bench/under-attack.ts) gets a core of its own when there is a third, so that it does
+// not take CPU from the valid client whose latency is measured; on two cores it shares the load core.
+const ATTACK_CORE = availableParallelism() >= 3 ? 2 : LOAD_CORE;
 export const pinning = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
 
 export function pinningDescription(): string {
   return pinning ? `server on core ${SERVER_CORE}, load generator on core ${LOAD_CORE} (taskset)` : 'none (no taskset or fewer than 2 cores)';
+}
+
+/** Where a hostile client runs, for the reports. */
+export function attackPinningDescription(): string {
+  if (!pinning) return 'not pinned';
+  return ATTACK_CORE === LOAD_CORE ? `core ${ATTACK_CORE}, shared with the valid client (only ${availableParallelism()} cores)` : `core ${ATTACK_CORE}, a core of its own`;
 }
 
 function pinned(core: number, command: string, args: string[]): [string, string[]] {
@@ -179,8 +188,10 @@ export interface LoadOptions {
   rate?: number;
   /** Latency percentiles from every 2xx response's own time (fractions of a millisecond), besides autocannon's. */
   exactLatency?: boolean;
-  /** Runs the generator under `nice -n N`: a hostile client sharing the load core yields to the measured one. */
+  /** Runs the generator under `nice -n N`. */
   niceness?: number;
+  /** Pin to the attacker's core (a third core when there is one) instead of the load core. */
+  attackCore?: boolean;
 }
 
 /**
@@ -232,7 +243,7 @@ export interface LoadResult {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const load = [process.execPath, '--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify(options)];
   const niced = options.niceness === undefined ? load : ['nice', '-n', String(options.niceness), ...load];
-  const [command, args] = pinned(LOAD_CORE, niced[0] as string, niced.slice(1));
+  const [command, args] = pinned(options.attackCore ? ATTACK_CORE : LOAD_CORE, niced[0] as string, niced.slice(1));
   const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -5,12 +5,14 @@
  * 1. throughput: GET /api/v1/ping with a cached key, one autocannon per instance at once, against one
  *    instance alone under the same load (both with Redis);
  * 2. rate-limit exactness: a key with a small per-minute limit hammered on all three instances at once
- *    for whole windows; the 2xx of each window (by X-RateLimit-Reset) must never exceed the limit;
+ *    until --limit-windows whole windows have passed; in each whole window (by X-RateLimit-Reset) the 2xx
+ *    must be exactly the limit: never above (over-admission) and, since more than the limit was sent, never
+ *    below (under-admission: callers refused although the window had room);
  * 3. revocation propagation: a key cached on all three, revoked through A's management API while B and C
  *    are polled in tight loops; the time from A's response to the first 401 on B and on C.
  *
  *   node --import tsx bench/multi-instance.ts [--duration 10] [--warmup 3] [--connections 10]
- *     [--limit 100] [--limit-seconds 150] [--limit-concurrency 8] [--trials 200] [--skip throughput,limit,revocation]
+ *     [--limit 100] [--limit-windows 2] [--limit-concurrency 8] [--trials 200] [--skip throughput,limit,revocation]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,8 +29,8 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     limit: { type: 'string', default: '100' },
-    // At least two whole windows whatever the start: 150 s holds two whole minutes.
-    'limit-seconds': { type: 'string', default: '150' },
+    // Whole one-minute windows to cover: the run lasts from now to the end of the last (≤ N + 1 minutes).
+    'limit-windows': { type: 'string', default: '2' },
     'limit-concurrency': { type: 'string', default: '8' },
     trials: { type: 'string', default: '200' },
     skip: { type: 'string', default: '' },
@@ -46,7 +48,7 @@ const settings = {
   warmupSeconds: wholeNumber('warmup', flags.warmup, 0),
   connections: wholeNumber('connections', flags.connections, 1),
   limit: wholeNumber('limit', flags.limit, 1),
-  limitSeconds: wholeNumber('limit-seconds', flags['limit-seconds'], 1),
+  limitWindows: wholeNumber('limit-windows', flags['limit-windows'], 1),
   limitConcurrency: wholeNumber('limit-concurrency', flags['limit-concurrency'], 1),
   trials: wholeNumber('trials', flags.trials, 1),
 };
@@ -162,13 +164,15 @@ async function fallbackDecisions(url: string): Promise<number> {
   return Number(/^latchkey_rate_limit_fallbacks_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
 }
 
-async function limitExactness(fleet: Latchkey[], session: Session): Promise<{ windows: WindowCount[]; requests: number; perInstance: number[]; fallbacks: number[] }> {
+async function limitExactness(fleet: Latchkey[], session: Session): Promise<{ windows: WindowCount[]; requests: number; perInstance: number[]; fallbacks: number[]; seconds: number }> {
   const fallbacksBefore = await Promise.all(fleet.map((s) => fallbackDecisions(s.url)));
   const key = await createKey(session, { name: 'exactness', scopes: ['conversations:read'], rate_limit: { per_minute: settings.limit } });
   const byReset = new Map<number, { passed: number; refused: number; other: number }>();
   const perInstance = fleet.map(() => 0);
   const startedAt = Date.now();
-  const endsAt = startedAt + settings.limitSeconds * 1000;
+  // Through the end of the last whole window, plus a margin for the callers' clock and the server's to agree.
+  const firstWholeStart = Math.ceil(startedAt / 60_000) * 60_000;
+  const endsAt = firstWholeStart + settings.limitWindows * 60_000 + 1000;
   let requests = 0;
   const count = (resetUnix: number, field: 'passed' | 'refused' | 'other') => {
     const entry = byReset.get(resetUnix) ?? { passed: 0, refused: 0, other: 0 };
@@ -190,32 +194,56 @@ async function limitExactness(fleet: Latchkey[], session: Session): Promise<{ wi
       }
     }
   };
+  process.stderr.write(`rate limit: ${settings.limitWindows} whole window(s), ${Math.round((endsAt - startedAt) / 1000)} s\n`);
   const progress = setInterval(() => process.stderr.write(`rate limit: ${Math.round((Date.now() - startedAt) / 1000)} s, ${requests} requests\n`), 15_000);
   try {
     await Promise.all(fleet.flatMap((_, index) => Array.from({ length: settings.limitConcurrency }, () => loop(index))));
   } finally {
     clearInterval(progress);
   }
-  const firstWholeEnd = Math.ceil(startedAt / 60_000) * 60 + 60;
+  const firstWholeEnd = firstWholeStart / 1000 + 60;
   const windows = [...byReset.entries()]
     .sort(([a], [b]) => a - b)
     .map(([resetUnix, c]) => ({ resetUnix, ...c, partial: resetUnix < firstWholeEnd || resetUnix * 1000 > endsAt }));
   const fallbacksAfter = await Promise.all(fleet.map((s) => fallbackDecisions(s.url)));
-  return { windows, requests, perInstance, fallbacks: fallbacksAfter.map((n, i) => n - fallbacksBefore[i]!) };
+  return { windows, requests, perInstance, fallbacks: fallbacksAfter.map((n, i) => n - fallbacksBefore[i]!), seconds: (Date.now() - startedAt) / 1000 };
+}
+
+/** A whole window judged: `over` let more than the limit through; `under` let fewer through although more were sent. */
+function windowVerdict(w: WindowCount, limit: number): 'exact' | 'over' | 'under' | 'too few sent' {
+  if (w.passed > limit) return 'over';
+  if (w.passed === limit) return 'exact';
+  return w.passed + w.refused + w.other > limit ? 'under' : 'too few sent';
 }
 
 function limitSection(result: Awaited<ReturnType<typeof limitExactness>>): string {
-  const over = result.windows.filter((w) => w.passed > settings.limit);
   const whole = result.windows.filter((w) => !w.partial);
-  const rows = result.windows.map((w) => [new Date((w.resetUnix - 60) * 1000).toISOString().slice(11, 19), new Date(w.resetUnix * 1000).toISOString().slice(11, 19), w.partial ? 'partial' : 'whole', String(w.passed), String(w.refused), String(w.other)]);
+  const judged = whole.map((w) => ({ w, verdict: windowVerdict(w, settings.limit) }));
+  const over = judged.filter((j) => j.verdict === 'over');
+  const under = judged.filter((j) => j.verdict === 'under');
+  const starved = judged.filter((j) => j.verdict === 'too few sent');
+  const rows = result.windows.map((w) => [
+    new Date((w.resetUnix - 60) * 1000).toISOString().slice(11, 19),
+    new Date(w.resetUnix * 1000).toISOString().slice(11, 19),
+    w.partial ? 'partial' : 'whole',
+    String(w.passed),
+    String(w.refused),
+    String(w.other),
+    w.partial ? '-' : windowVerdict(w, settings.limit),
+  ]);
+  const enough = whole.length >= settings.limitWindows;
+  // Exact means both ways: a limiter that lets 90 of 100 through while callers wait is as wrong as one that lets 110.
+  const met = enough && over.length === 0 && under.length === 0 && starved.length === 0;
+  const list = (js: typeof judged) => js.map((j) => j.w.passed).join(', ');
   return `## 2. Rate-limit exactness: ${settings.limit} per minute, hammered on all three instances at once
 
-${settings.limitConcurrency} concurrent callers per instance for ${settings.limitSeconds} s (${result.requests} requests); a 2xx counts in the window its X-RateLimit-Reset names, a refusal in the minute it was sent.
+${settings.limitConcurrency} concurrent callers per instance for ${fmt(result.seconds, 0)} s, through the end of ${settings.limitWindows} whole window(s) (${result.requests} requests); a 2xx counts in the window its X-RateLimit-Reset names, a refusal in the minute it was sent.
 
-${table(['window from (UTC)', 'to', 'covered', '2xx', '429', 'other'], rows)}
+${table(['window from (UTC)', 'to', 'covered', '2xx', '429', 'other', 'whole window'], rows)}
 
 2xx per instance over the run: ${result.perInstance.map((n, i) => `${'ABC'[i]} ${n}`).join(', ')}. Decisions made without Redis (\`latchkey_rate_limit_fallbacks_total\`, where limits hold per instance only): ${result.fallbacks.map((n, i) => `${'ABC'[i]} ${n}`).join(', ')}.
-Whole windows covered: ${whole.length}${whole.length < 2 ? ' (fewer than two: run longer with --limit-seconds)' : ''}; windows with more than ${settings.limit} 2xx: **${over.length}**${over.length === 0 ? ' (never above the limit)' : ` — ${over.map((w) => w.passed).join(', ')}: **limit exceeded**`}.
+Whole windows covered: ${whole.length} of the ${settings.limitWindows} asked${enough ? '' : ' (**too few**: the run ended early)'}. Whole windows above ${settings.limit} 2xx (over-admission): **${over.length}**${over.length ? ` (${list(over)})` : ''}; below ${settings.limit} although more were sent (under-admission): **${under.length}**${under.length ? ` (${list(under)})` : ''}${starved.length ? `; with fewer than ${settings.limit} requests sent, so not a test of the limit: ${starved.length} (raise --limit-concurrency)` : ''}.
+**Exactly ${settings.limit} 2xx in every whole window: ${met ? 'met' : 'missed'}**.
 `;
 }
 
@@ -304,7 +332,7 @@ async function main(): Promise<void> {
     if (!skipped.has('limit')) {
       const result = await limitExactness(fleet, session);
       sections.push(limitSection(result));
-      process.stderr.write(`rate limit: 2xx per window ${result.windows.map((w) => `${w.passed}${w.partial ? ' (partial)' : ''}`).join(', ')}\n`);
+      process.stderr.write(`rate limit: 2xx per window ${result.windows.map((w) => `${w.passed}${w.partial ? ' (partial)' : ` (${windowVerdict(w, settings.limit)})`}`).join(', ')}\n`);
     }
     if (!skipped.has('revocation')) sections.push(revocationSection(await revocation(fleet, session)));
     const cpuAfter = fleet.map((s) => cpuSeconds(s.pid));

@@ -36,7 +36,7 @@ function title(markdown: string, fallback: string): string {
   return /^# (.+)$/m.exec(markdown)?.[1]?.trim() ?? fallback;
 }
 
-const VERDICT = /\b(met|missed|not met)\b/i;
+const VERDICT = /\b(met|missed|not met|not judged)\b/i;
 
 function cells(row: string): string[] {
   return row.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((cell) => cell.trim());
@@ -53,7 +53,7 @@ function verdicts(markdown: string): string[] {
   for (const line of markdown.split('\n')) {
     if (!line.startsWith('|')) {
       header = null;
-      if (/\*\*(met|missed|not met)\b/i.test(line) || /\*\*(RSS grows|No growth)\*\*/.test(line) || /target[^|]*:\s*\*\*/i.test(line)) found.push(line.replace(/^[-*]\s+/, '').trim());
+      if (/\*\*(met|missed|not met|not judged)\b/i.test(line) || /\*\*(RSS grows|No growth)\*\*/.test(line) || /target[^|]*:\s*\*\*/i.test(line)) found.push(line.replace(/^[-*]\s+/, '').trim());
       continue;
     }
     const row = cells(line);

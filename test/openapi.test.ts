@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { API_ROUTES } from '../src/api/resources.js';
 import { describeEachBackend } from './harness.js';
+import { PRODUCT_ROUTES, routeName } from './product-routes.js';
 
 describeEachBackend('OpenAPI document and reference page', (harness) => {
   it('describes every public route with the scope it needs, generated from the route schemas', async () => {
@@ -10,20 +10,15 @@ describeEachBackend('OpenAPI document and reference page', (harness) => {
     assert.equal(reply.statusCode, 200);
     const doc = reply.json() as { openapi: string; paths: Record<string, Record<string, { 'x-required-scope': string | null; security: unknown; summary: string }>> };
     assert.equal(doc.openapi, '3.1.0');
-    const expected = [
-      ...API_ROUTES.map((r) => ({ method: r.method.toLowerCase(), path: r.url.replace(':id', '{id}'), scope: r.scope as string | null })),
-      { method: 'get', path: '/api/v1/api_keys/current', scope: null },
-      { method: 'post', path: '/api/v1/api_keys/current/rotate', scope: 'keys:rotate_self' },
-      { method: 'get', path: '/api/v1/ping', scope: null },
-    ];
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ method, path, scope: op['x-required-scope'] })));
-    const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
-    assert.deepEqual(documented.map(key).sort(), expected.map(key).sort(), 'exactly the public API, nothing of the management API');
-    for (const route of expected) {
-      const op = doc.paths[route.path]![route.method]!;
-      assert.equal(op['x-required-scope'], route.scope, key(route));
-      assert.deepEqual(op.security, [{ bearerAuth: route.scope ? [route.scope] : [] }]);
-      assert.ok(op.summary, `${key(route)} has a summary`);
+    // The expectation is PRODUCT.md's table (test/product-routes.ts), not the code's route list: a scope
+    // changed in the code must fail here, and a route added to the code must be added to the table.
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => routeName({ method, path })));
+    assert.deepEqual(documented.sort(), PRODUCT_ROUTES.map(routeName).sort(), 'exactly the public API of PRODUCT.md, nothing of the management API');
+    for (const route of PRODUCT_ROUTES) {
+      const op = doc.paths[route.path]![route.method.toLowerCase()]!;
+      assert.equal(op['x-required-scope'], route.scope, routeName(route));
+      assert.deepEqual(op.security, [{ bearerAuth: route.scope ? [route.scope] : [] }], routeName(route));
+      assert.ok(op.summary, `${routeName(route)} has a summary`);
     }
     const tickets = doc.paths['/api/v1/tickets']!.post as unknown as { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } };
     assert.ok(tickets.requestBody.content['application/json']!.schema.properties.subject, 'bodies come from the Zod schemas');

@@ -2,66 +2,120 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { seedDemoData } from '../src/api/demo-data.js';
 import { API_ROUTES } from '../src/api/resources.js';
-import { SCOPE_CATALOG } from '../src/keys/scopes.js';
-import { apiCall, createKey, describeEachBackend, newTenant, type Harness, type Tenant } from './harness.js';
+import { apiCall, createKey, describeEachBackend, newTenant, type Harness, type Reply, type Tenant } from './harness.js';
+import { documentedRoutes, PRODUCT_ROUTES, PRODUCT_SCOPES, routeName, type ProductRoute } from './product-routes.js';
 
-const SELF_ROUTES = [
-  { method: 'GET', url: '/api/v1/api_keys/current', scope: null },
-  { method: 'POST', url: '/api/v1/api_keys/current/rotate', scope: 'keys:rotate_self' },
-] as const;
+/**
+ * The expected scope of every route comes from PRODUCT.md's table (test/product-routes.ts), never from
+ * the code's own route list: when the expectation is read from API_ROUTES, a DELETE changed to need the
+ * read scope moves the expectation with it and the suite stays green while a read-only key deletes.
+ */
 
-/** Every route of the public API with the scope it needs; a route added without a scope fails at startup. */
-const ROUTES = [...API_ROUTES.map((r) => ({ method: r.method, url: r.url, scope: r.scope as string | null })), ...SELF_ROUTES];
-
-/** One key per scope of the catalog, each holding that scope alone, in a workspace with demo data. */
-async function keyPerScope(h: Harness, tenant: Tenant, mode: 'live' | 'test'): Promise<Map<string, string>> {
+/** One key per scope of the catalog, each holding that scope alone. */
+async function keyPerScope(tenant: Tenant): Promise<Map<string, string>> {
   const keys = new Map<string, string>();
-  for (const { scope } of SCOPE_CATALOG) {
-    const key = await createKey(tenant, { name: `only ${scope}`, mode, scopes: [scope], rate_limit: { per_minute: 1000 } });
+  for (const scope of PRODUCT_SCOPES) {
+    const key = await createKey(tenant, { name: `only ${scope}`, mode: 'live', scopes: [scope], rate_limit: { per_minute: 1000 } });
+    assert.equal(key.status, 201, key.raw);
     keys.set(scope, key.body.secret);
   }
   return keys;
 }
 
-async function firstId(h: Harness, secret: string, path: string): Promise<string> {
-  const list = await apiCall(h, secret, path);
-  assert.equal(list.status, 200, list.raw);
-  assert.ok(list.body.data.length > 0, `demo data fills ${path}`);
-  return list.body.data[0].id;
+/** One key per scope of the catalog, each holding every scope but that one. */
+async function keyPerMissingScope(tenant: Tenant): Promise<Map<string, string>> {
+  const keys = new Map<string, string>();
+  for (const missing of PRODUCT_SCOPES) {
+    const scopes = PRODUCT_SCOPES.filter((s) => s !== missing);
+    const key = await createKey(tenant, { name: `all but ${missing}`, mode: 'live', scopes, rate_limit: { per_minute: 1000 } });
+    assert.equal(key.status, 201, key.raw);
+    keys.set(missing, key.body.secret);
+  }
+  return keys;
 }
 
+/** A workspace with demo data, and the id of one record of each resource to put in `{id}`. */
+async function seededTenant(h: Harness): Promise<{ tenant: Tenant; pathOf: (route: ProductRoute) => string }> {
+  const tenant = await newTenant(h);
+  await seedDemoData(h.db, tenant.workspaceId, h.clock.now);
+  const reader = (await createKey(tenant, { name: 'reader', scopes: [...PRODUCT_SCOPES], rate_limit: { per_minute: 1000 } })).body.secret;
+  const ids = new Map<string, string>();
+  for (const resource of ['conversations', 'contacts', 'tickets', 'scorecards', 'agents', 'webhooks', 'knowledge_base', 'accounts', 'policies']) {
+    const list = await apiCall(h, reader, `/api/v1/${resource}`);
+    assert.equal(list.status, 200, list.raw);
+    assert.ok(list.body.data.length > 0, `demo data fills ${resource}`);
+    ids.set(resource, list.body.data[0].id);
+  }
+  const pathOf = (route: ProductRoute) => route.path.replace('{id}', ids.get(route.path.split('/')[3] ?? '') ?? 'none');
+  return { tenant, pathOf };
+}
+
+function call(h: Harness, secret: string, route: ProductRoute, path: string): Promise<Reply> {
+  // Writes send an empty object: enough to pass or fail the scope check, which comes before validation.
+  return apiCall(h, secret, path, { method: route.method, ...(route.method === 'POST' || route.method === 'PATCH' ? { body: {} } : {}) });
+}
+
+function assertRefused(reply: Reply, scope: string, where: string): void {
+  assert.equal(reply.status, 403, where);
+  assert.equal(reply.body.error.code, 'insufficient_scope', where);
+  assert.ok(reply.body.error.message.includes(scope), `${where}: the message names ${scope}`);
+}
+
+function assertLetThrough(reply: Reply, where: string): void {
+  assert.ok(reply.status !== 401 && reply.status !== 403 && reply.status < 500, where);
+}
+
+const label = (route: ProductRoute, who: string, reply: Reply) => `${routeName(route)} with ${who}: ${reply.status} ${reply.raw.slice(0, 200)}`;
+
 describeEachBackend('route × scope matrix', (harness) => {
+  it('serves exactly the routes of PRODUCT.md under /api/v1, as /openapi.json lists them', async () => {
+    const h = harness();
+    const doc = (await h.app.inject({ url: '/openapi.json' })).json();
+    const served = documentedRoutes(doc).map(routeName).sort();
+    assert.deepEqual(served, PRODUCT_ROUTES.map(routeName).sort(), 'a route added to the code is added to test/product-routes.ts (and PRODUCT.md) too');
+    // The code's own table must say the same, since the plugin registers from it.
+    for (const route of API_ROUTES) {
+      const path = route.url.replace(':id', '{id}');
+      const product = PRODUCT_ROUTES.find((p) => p.method === route.method && p.path === path);
+      assert.equal(route.scope, product?.scope, `${route.method} ${path} in API_ROUTES`);
+    }
+  });
+
+  it('refuses a key holding every scope but the route\'s, and lets one holding exactly the route\'s through, on every documented route', async () => {
+    const h = harness();
+    const { tenant, pathOf } = await seededTenant(h);
+    const allBut = await keyPerMissingScope(tenant);
+    const only = await keyPerScope(tenant);
+    const doc = (await h.app.inject({ url: '/openapi.json' })).json();
+    let checked = 0;
+    for (const documented of documentedRoutes(doc)) {
+      const route = PRODUCT_ROUTES.find((p) => routeName(p) === routeName(documented));
+      assert.ok(route, `${routeName(documented)} is in PRODUCT.md's table`);
+      if (route.scope === null) continue;
+      const refused = await call(h, allBut.get(route.scope)!, route, pathOf(route));
+      assertRefused(refused, route.scope, label(route, `every scope but ${route.scope}`, refused));
+      const granted = await call(h, only.get(route.scope)!, route, pathOf(route));
+      assertLetThrough(granted, label(route, `${route.scope} alone`, granted));
+      checked++;
+    }
+    assert.equal(checked, PRODUCT_ROUTES.filter((r) => r.scope !== null).length);
+  });
+
   it('lets exactly the route\'s scope through, on every route, for every scope of the catalog', async () => {
     const h = harness();
-    const tenant = await newTenant(h);
-    await seedDemoData(h.db, tenant.workspaceId, h.clock.now);
-    const keys = await keyPerScope(h, tenant, 'live');
-    const ids = new Map<string, string>();
-    for (const resource of ['conversations', 'contacts', 'tickets', 'scorecards', 'agents', 'webhooks', 'knowledge_base', 'accounts', 'policies']) {
-      const scope = resource === 'webhooks' ? 'webhooks:manage' : `${resource}:read`;
-      ids.set(resource, await firstId(h, keys.get(scope)!, `/api/v1/${resource}`));
-    }
-
+    const { tenant, pathOf } = await seededTenant(h);
+    const keys = await keyPerScope(tenant);
     let checked = 0;
-    for (const route of ROUTES) {
-      const resource = route.url.split('/')[3] ?? '';
-      const path = route.url.replace(':id', ids.get(resource) ?? 'none');
+    for (const route of PRODUCT_ROUTES) {
       for (const [scope, secret] of keys) {
-        // Writes send an empty object: enough to pass or fail the scope check, which comes first.
-        const reply = await apiCall(h, secret, path, { method: route.method, ...(route.method === 'POST' || route.method === 'PATCH' ? { body: {} } : {}) });
-        const granted = route.scope === null || route.scope === scope;
-        const where = `${route.method} ${route.url} with ${scope}: ${reply.status} ${reply.raw.slice(0, 200)}`;
-        if (granted) {
-          assert.ok(reply.status < 500 && reply.body?.error?.code !== 'insufficient_scope' && reply.status !== 401, where);
-        } else {
-          assert.equal(reply.status, 403, where);
-          assert.equal(reply.body.error.code, 'insufficient_scope', where);
-          assert.ok(reply.body.error.message.includes(route.scope!), where);
-        }
+        const reply = await call(h, secret, route, pathOf(route));
+        const where = label(route, scope, reply);
+        if (route.scope === null || route.scope === scope) assertLetThrough(reply, where);
+        else assertRefused(reply, route.scope, where);
         checked++;
       }
     }
-    assert.equal(checked, ROUTES.length * SCOPE_CATALOG.length);
+    assert.equal(checked, PRODUCT_ROUTES.length * PRODUCT_SCOPES.length);
   });
 
   it('keeps live and test views apart, and every workspace apart, on every read route', async () => {
@@ -70,7 +124,7 @@ describeEachBackend('route × scope matrix', (harness) => {
     const theirs = await newTenant(h);
     await seedDemoData(h.db, mine.workspaceId, h.clock.now);
     await seedDemoData(h.db, theirs.workspaceId, h.clock.now);
-    const readScopes = SCOPE_CATALOG.map((s) => s.scope).filter((s) => s.endsWith(':read') || s === 'webhooks:manage');
+    const readScopes = PRODUCT_SCOPES.filter((s) => s.endsWith(':read') || s === 'webhooks:manage');
     const all = { scopes: readScopes, rate_limit: { per_minute: 1000 } };
     const live = (await createKey(mine, { ...all, mode: 'live' })).body.secret;
     const test = (await createKey(mine, { ...all, mode: 'test' })).body.secret;

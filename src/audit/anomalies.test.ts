@@ -4,9 +4,14 @@ import {
   BURST_MIN_CLIENT_ERRORS,
   REFUSED_MAX_HOURS_SCANNED,
   SPIKE_MIN_REQUESTS,
+  burstHours,
   detectAnomalies,
+  ipDaysFrom,
+  isFirstInLookback,
   refusalScans,
+  scanPrefilter,
   spikeThreshold,
+  type RefusalScan,
   type Anomaly,
   type ErrorCodeCount,
   type HourTotals,
@@ -334,5 +339,184 @@ describe('a scan', () => {
 
   it('skips rows of keys it was not given', () => {
     assert.deepEqual(scan({ hourly: [row(hoursAgo(1), 50, 403, 'ip_not_allowed')] }, { keys: [] }), []);
+  });
+});
+
+// Boundaries and shapes that the mutation run (npm run mutation, docs/quality.md) showed no test above decided.
+describe('rule boundaries', () => {
+  const totals = (keyId: string, hour: Date, fields: Partial<HourTotals>): HourTotals => ({ key_id: keyId, hour, requests: 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, refused: 0, ...fields });
+  const direct = (hours: HourTotals[], options: { keys?: KeyInfo[]; scans?: RefusalScan[]; refusedIps?: IpDay[]; burstCodes?: ErrorCodeCount[] } = {}) =>
+    detectAnomalies({ window: LAST_DAY, keys: options.keys ?? [KEY], hours, burstCodes: options.burstCodes ?? [], ipDays: [], refusedIps: options.refusedIps ?? [], scans: options.scans ?? [] });
+  const flat = (level: number, hours = 24 * 9) => Array.from({ length: hours }, (_, i) => row(hoursAgo(i + 1), level));
+  const spikes = (found: Anomaly[]) => found.filter((a): a is Extract<Anomaly, { type: 'volume_spike' }> => a.type === 'volume_spike');
+  const bursts = (found: Anomaly[]) => found.filter((a): a is Extract<Anomaly, { type: 'error_burst' }> => a.type === 'error_burst');
+  const newIps = (found: Anomaly[]) => found.filter((a): a is Extract<Anomaly, { type: 'new_source_ip' }> => a.type === 'new_source_ip');
+  const refusals = (found: Anomaly[]) => found.filter((a): a is Extract<Anomaly, { type: 'ip_refused' }> => a.type === 'ip_refused');
+
+  it('names what the database may leave out and how far back the rules read', () => {
+    assert.deepEqual(scanPrefilter(LAST_DAY), { windowStart: floorHour(LAST_DAY.from), minHourRequests: 100, minClientErrors: 20 });
+    assert.equal(ipDaysFrom(LAST_DAY), '2026-02-07');
+    assert.deepEqual(burstHours([], LAST_DAY), []);
+  });
+
+  it('takes mean + 4σ when it is the largest', () => assert.equal(spikeThreshold({ hours: 168, mean: 100, stddev: 100, peak: 100 }), 500));
+
+  it('reports the baseline\'s deviation, and the key', () => {
+    // Alternating 20 and 40: mean 30, standard deviation 10, peak 40 over any 168 hours.
+    const hourly = Array.from({ length: 200 }, (_, i) => row(hoursAgo(i + 1), i % 2 === 0 ? 20 : 40));
+    const [spike] = spikes(scan({ hourly: [...hourly, row(hoursAgo(0), 1000)] }));
+    assert.deepEqual(spike?.key, { id: KEY.id, name: KEY.name });
+    assert.deepEqual(spike?.evidence, { hour: hoursAgo(0).toISOString(), requests: 1000, threshold: 100, baseline: { hours: 168, mean: 30, stddev: 10, peak: 40 } });
+    assert.equal(spike?.severity, 'high');
+    assert.match(spike?.summary ?? '', /1,000 requests .* against 30 ± 10 an hour over the previous 7 days\.$/);
+  });
+
+  it('flags exactly 3× the mean, and high from exactly twice the threshold', () => {
+    assert.equal(spikes(scan({ hourly: [...flat(50), row(hoursAgo(0), 150)] }))[0]?.evidence.threshold, 150);
+    assert.equal(spikes(scan({ hourly: [...flat(30), row(hoursAgo(0), 200)] }))[0]?.severity, 'high');
+    assert.equal(spikes(scan({ hourly: [...flat(30), row(hoursAgo(0), 199)] }))[0]?.severity, 'medium');
+  });
+
+  it('counts the oldest hour the rules read in the first hour\'s baseline', () => {
+    // The window's first hour, 24 hours ago: its baseline starts at the first row the rules read.
+    const [spike] = spikes(scan({ hourly: [...flat(30, 24 * 9), row(hoursAgo(24), 500)] }));
+    assert.equal(spike?.evidence.hour, hoursAgo(24).toISOString());
+    assert.deepEqual(spike?.evidence.baseline, { hours: 168, mean: 30, stddev: 0, peak: 30 });
+  });
+
+  it('adds up several rows of one hour', () => {
+    const hours = [...totalsOf(flat(30)), totals(KEY.id, hoursAgo(0), { requests: 60, '2xx': 60 }), totals(KEY.id, hoursAgo(0), { requests: 60, '2xx': 60 })];
+    assert.equal(spikes(direct(hours))[0]?.evidence.requests, 120);
+  });
+
+  it('judges a key from its first full day, over the hours since it was created', () => {
+    const young = (hours: number) => ({ ...KEY, created_at: hoursAgo(hours) });
+    const day = spikes(scan({ hourly: [...flat(30, 24), row(hoursAgo(0), 200)] }, { keys: [young(24)] }));
+    assert.equal(day[0]?.evidence.baseline.hours, 24);
+    assert.match(day[0]?.summary ?? '', /over the previous 1 day\.$/);
+    const thirty = spikes(scan({ hourly: [...flat(30, 30), row(hoursAgo(0), 200)] }, { keys: [young(30)] }));
+    assert.equal(thirty[0]?.evidence.baseline.hours, 30);
+    assert.match(thirty[0]?.summary ?? '', /over the previous 30 hours\.$/);
+    assert.deepEqual(spikes(scan({ hourly: [...flat(30, 23), row(hoursAgo(0), 200)] }, { keys: [young(23)] })), []);
+  });
+
+  it('keeps to the window\'s hours, at both ends', () => {
+    const window = { from: hoursAgo(24), to: hoursAgo(0) };
+    const edge = (hour: Date) => [row(hour, 60, 404, 'not_found'), row(hour, 3, 403, 'ip_not_allowed')];
+    const hourly = [...flat(30, 24 * 9), row(hoursAgo(0), 500), ...edge(hoursAgo(0)), ...edge(hoursAgo(25)), row(hoursAgo(24), 60, 404, 'not_found')];
+    const found = scan({ hourly }, { window });
+    assert.deepEqual(found.map((a) => [a.type, a.window.from]), [['error_burst', hoursAgo(24).toISOString()]]);
+    assert.deepEqual(refusalScans(totalsOf(hourly), window), []);
+    assert.deepEqual(refusalScans(totalsOf([row(hoursAgo(2), 5)]), LAST_DAY), [], 'hours without refusals are not read');
+  });
+
+  it('does not count allowlist refusals as client errors or requests of a burst', () => {
+    const hour = hoursAgo(2);
+    const [burst] = bursts(scan({ hourly: [row(hour, 10), row(hour, 25, 404, 'not_found'), row(hour, 40, 403, 'ip_not_allowed')] }));
+    assert.deepEqual(burst?.evidence, { hour: hour.toISOString(), client_errors: 25, requests: 35, share: 0.714, top_error_codes: [{ error_code: 'not_found', status: 404, requests: 25 }] });
+  });
+
+  it('flags a burst from exactly 20 errors and half the requests, and high from 100 errors and 90%', () => {
+    const severity = (ok: number, errors: number) => bursts(scan({ hourly: [...(ok > 0 ? [row(hoursAgo(2), ok)] : []), row(hoursAgo(2), errors, 404, 'not_found')] }))[0]?.severity;
+    assert.equal(severity(20, 20), 'medium');
+    assert.equal(severity(0, 100), 'high');
+    assert.equal(severity(20, 180), 'high');
+    assert.equal(severity(150, 150), 'medium');
+    assert.equal(severity(0, 99), 'medium');
+    assert.equal(severity(21, 19), undefined);
+  });
+
+  it('shows the five most frequent error codes, ties by code, and no codes when none were read', () => {
+    const hour = hoursAgo(2);
+    const codes: Array<[number, string, number]> = [[429, 'rate_limited', 2], [409, 'conflict', 6], [404, 'not_found', 10], [405, '', 6], [403, 'insufficient_scope', 8], [401, 'api_key_revoked', 6], [400, 'invalid_request', 9]];
+    const [burst] = bursts(scan({ hourly: codes.map(([status, code, n]) => row(hour, n, status, code)) }));
+    assert.deepEqual(burst?.evidence.top_error_codes, [
+      { error_code: 'not_found', status: 404, requests: 10 },
+      { error_code: 'invalid_request', status: 400, requests: 9 },
+      { error_code: 'insufficient_scope', status: 403, requests: 8 },
+      { error_code: null, status: 405, requests: 6 },
+      { error_code: 'api_key_revoked', status: 401, requests: 6 },
+    ]);
+    assert.match(bursts(scan({ hourly: [row(hour, 30, 404, '')] }))[0]?.summary ?? '', /, mostly 404\.$/);
+    const [bare] = bursts(direct([totals(KEY.id, hour, { requests: 30, '4xx': 30 })]));
+    assert.deepEqual(bare?.evidence.top_error_codes, []);
+    assert.match(bare?.summary ?? '', /in the hour from \d\d:00 UTC on \d{4}-\d\d-\d\d\.$/);
+  });
+
+  it('skips every rule\'s findings for keys it was not given', () => {
+    const data = plus(traffic(steady(50)), { hourly: [row(hoursAgo(2), 60, 404, 'not_found'), row(hoursAgo(1), 5000)], ipDays: [ipDay('198.51.100.7', hoursAgo(2), 12)] });
+    assert.ok(scan(data).length >= 3);
+    assert.deepEqual(scan(data, { keys: [] }), []);
+  });
+
+  it('finds new IPs in history rows of any order, at the lookback\'s exact edge, and at the window\'s', () => {
+    const base = traffic(steady(50));
+    const flagged = (rows: IpDay[], window: TimeWindow = LAST_DAY) => newIps(scan(plus(base, { ipDays: rows }), { window })).map((a) => a.evidence.ip);
+    const x = '198.51.100.7';
+    assert.deepEqual(flagged([ipDay(x, hoursAgo(2), 12), ipDay(x, new Date(THIS_HOUR - 20 * DAY_MS), 3)]), [], 'rows newest first');
+    assert.deepEqual(flagged([ipDay(x, new Date(THIS_HOUR - 30 * DAY_MS), 3), ipDay(x, hoursAgo(2), 12)]), [], 'used exactly 30 days before');
+    assert.deepEqual(flagged([ipDay(x, new Date('2026-03-09T13:00:00Z'), 4)]), [x], 'first seen on the window\'s first day');
+    assert.deepEqual(flagged([ipDay(x, LAST_DAY.from, 4)]), [x], 'first seen at the window\'s start');
+    assert.deepEqual(flagged([ipDay(x, hoursAgo(0), 4)], { from: hoursAgo(24), to: hoursAgo(0) }), [], 'first seen at the window\'s end');
+    assert.equal(isFirstInLookback([ipDay(x, hoursAgo(2), 1)], 1), false, 'no such row');
+  });
+
+  it('judges a new IP only against the key\'s calls of the lookback', () => {
+    const flagged = (ipDays: IpDay[]) => newIps(scan({ hourly: [], ipDays })).map((a) => a.evidence.ip);
+    assert.deepEqual(flagged([ipDay('203.0.113.1', new Date(THIS_HOUR - 35 * DAY_MS), 5), ipDay('198.51.100.7', hoursAgo(2), 5)]), [], 'a dormant key');
+    assert.deepEqual(flagged([ipDay('203.0.113.1', new Date(THIS_HOUR - 30 * DAY_MS), 5), ipDay('198.51.100.7', hoursAgo(2), 5)]), ['198.51.100.7']);
+  });
+
+  it('counts a new IP\'s calls until it next becomes new, and its last call in that stretch', () => {
+    const window = { from: new Date(THIS_HOUR - 70 * DAY_MS), to: NOW };
+    const daysAgo = (n: number) => new Date(THIS_HOUR - n * DAY_MS);
+    const x = '198.51.100.7';
+    const ipDays = [ipDay('203.0.113.1', daysAgo(66), 5), ipDay(x, daysAgo(65), 12), ipDay(x, daysAgo(64), 3), ipDay('203.0.113.1', daysAgo(11), 5), ipDay(x, daysAgo(10), 7)];
+    const found = newIps(scan({ hourly: [], ipDays }, { window })).map((a) => [a.evidence.first_seen, a.evidence.requests, a.evidence.last_seen]);
+    assert.deepEqual(found, [
+      [daysAgo(10).toISOString(), 7, new Date(daysAgo(10).getTime() + 60_000).toISOString()],
+      [daysAgo(65).toISOString(), 15, new Date(daysAgo(64).getTime() + 60_000).toISOString()],
+    ]);
+  });
+
+  it('says whether the IPs of every refused hour were read, per hour in order', () => {
+    const [h1, h2] = [hoursAgo(3), hoursAgo(2)];
+    const hours = [totals(KEY.id, h2, { requests: 2, '4xx': 2, refused: 2 }), totals(KEY.id, h1, { requests: 1, '4xx': 1, refused: 1 })];
+    const scanOf = (keyId: string, from: Date, to: Date) => ({ key_id: keyId, from, to });
+    const complete = (scans: RefusalScan[]) => refusals(direct(hours, { scans }))[0]?.evidence.ips_complete;
+    assert.equal(complete([scanOf(KEY.id, h1, hoursAgo(1))]), true);
+    assert.equal(complete([scanOf(KEY.id, h2, hoursAgo(1))]), false, 'one of two hours read');
+    assert.equal(complete([scanOf('key_b', h1, hoursAgo(1))]), false, 'another key\'s hours');
+    assert.equal(complete([scanOf(KEY.id, hoursAgo(4), h1), scanOf(KEY.id, h2, hoursAgo(1))]), false, 'a range ending where the hour starts');
+    assert.equal(complete([scanOf(KEY.id, h2, hoursAgo(0))]), false, 'a range starting after the hour');
+    assert.deepEqual(refusals(direct(hours))[0]?.evidence.per_hour, [{ hour: h1.toISOString(), requests: 1 }, { hour: h2.toISOString(), requests: 2 }]);
+    const three = [...hours, totals(KEY.id, hoursAgo(5), { requests: 1, '4xx': 1, refused: 1 })];
+    assert.deepEqual(refusals(direct(three))[0]?.window, { from: hoursAgo(5).toISOString(), to: hoursAgo(1).toISOString() });
+  });
+
+  it('names one IP, counts several, and lists the ten busiest', () => {
+    const hour = hoursAgo(2);
+    const hours = [totals(KEY.id, hour, { requests: 30, '4xx': 30, refused: 30 })];
+    const ipRow = (ip: string, requests: number): IpDay => ({ key_id: KEY.id, day: dayOf(hour), source_ip: ip, first_seen: hour, last_seen: hour, requests });
+    const summary = (refusedIps: IpDay[]) => refusals(direct(hours, { refusedIps }))[0]?.summary ?? '';
+    assert.match(summary([]), /outside its allowlist\.$/);
+    assert.match(summary([ipRow('198.51.100.1', 30)]), /, from 198\.51\.100\.1\.$/);
+    const elsewhere = [{ ...ipRow('198.51.100.2', 5), key_id: 'key_b' }, { ...ipRow('198.51.100.3', 5), day: '2026-03-01' }];
+    assert.match(summary([ipRow('198.51.100.1', 30), ...elsewhere]), /, from 198\.51\.100\.1\.$/, 'another key\'s or day\'s IPs are not counted');
+    assert.match(summary([ipRow('198.51.100.1', 20), ipRow('198.51.100.2', 10)]), /, from 2 IPs\.$/);
+    const many = Array.from({ length: 11 }, (_, i) => ipRow(`198.51.100.${i + 1}`, i === 10 ? 5 : 2));
+    const [found] = refusals(direct(hours, { refusedIps: many }));
+    assert.equal(found?.evidence.ip_count, 11);
+    assert.deepEqual(found?.evidence.ips.map((r) => r.ip), ['198.51.100.11', '198.51.100.1', '198.51.100.10', '198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5', '198.51.100.6', '198.51.100.7', '198.51.100.8']);
+  });
+
+  it('orders findings of one time by type, then key, then evidence', () => {
+    const other: KeyInfo = { id: 'key_b', name: 'warehouse', created_at: KEY.created_at };
+    const hour = hoursAgo(2);
+    const hourly = [other.id, KEY.id].flatMap((keyId) => [{ ...row(hour, 60, 404, 'not_found'), key_id: keyId }, { ...row(hour, 2, 403, 'ip_not_allowed'), key_id: keyId }]);
+    const found = scan({ hourly }, { keys: [other, KEY] });
+    assert.deepEqual(found.map((a) => [a.type, a.key.id]), [['error_burst', KEY.id], ['error_burst', other.id], ['ip_refused', KEY.id], ['ip_refused', other.id]]);
+    const twoIps = newIps(scan(plus(traffic(steady(50)), { ipDays: [ipDay('198.51.100.9', hoursAgo(2), 1), ipDay('198.51.100.10', hoursAgo(2), 1)] })));
+    assert.deepEqual(twoIps.map((a) => a.evidence.ip), ['198.51.100.10', '198.51.100.9']);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isCurrentSecret, planRotation, secretState } from './lifecycle.js';
+import { isCurrentSecret, MAX_OVERLAP_SECONDS, planRotation, secretState } from './lifecycle.js';
 
 const now = new Date('2026-11-23T12:00:00Z');
 const at = (seconds: number) => new Date(now.getTime() + seconds * 1000);
@@ -67,5 +67,43 @@ describe('current secret', () => {
     ];
     assert.equal(isCurrentSecret(secrets, 'b'), true);
     assert.equal(isCurrentSecret(secrets, 'a'), false);
+  });
+});
+
+// Cases that the mutation run (npm run mutation, docs/quality.md) showed no test decided.
+describe('lifecycle edge cases', () => {
+  it('caps the overlap at seven days', () => assert.equal(MAX_OVERLAP_SECONDS, 7 * 24 * 3600));
+
+  it('takes the highest usable version as current whatever the order the rows come in', () => {
+    const plan = planRotation(
+      [
+        { id: 'a', version: 1, expires_at: at(3600), revoked_at: null },
+        { id: 'b', version: 2, expires_at: null, revoked_at: null },
+      ],
+      now,
+      600,
+    );
+    assert.deepEqual(plan, { version: 3, expire: [{ id: 'b', at: at(600) }, { id: 'a', at: now }] });
+  });
+
+  it('ends a version that expires later than the new overlap when the overlap ends', () => {
+    const plan = planRotation([{ id: 'a', version: 1, expires_at: at(7200), revoked_at: null }], now, 600);
+    assert.deepEqual(plan.expire, [{ id: 'a', at: at(600) }]);
+  });
+
+  it('plans only a new version when no version is usable', () => {
+    const plan = planRotation([{ id: 'a', version: 4, expires_at: null, revoked_at: at(-1) }], now, 600);
+    assert.deepEqual(plan, { version: 5, expire: [] });
+    assert.deepEqual(planRotation([], now, 600), { version: 1, expire: [] });
+  });
+
+  it('finds the newest version whatever the order, and none in an empty list', () => {
+    const secrets = [
+      { id: 'b', version: 2, expires_at: null, revoked_at: null },
+      { id: 'a', version: 1, expires_at: at(10), revoked_at: null },
+    ];
+    assert.equal(isCurrentSecret(secrets, 'b'), true);
+    assert.equal(isCurrentSecret(secrets, 'a'), false);
+    assert.equal(isCurrentSecret([], 'a'), false);
   });
 });

@@ -115,6 +115,21 @@ describe('decision against the rule as first written', () => {
     return { allowed: true, limit: r.limit, remaining: left(r), resetAt: r.resetAt, retryAfter: 0 };
   }
 
+  // Lengths that do not divide each other: a shorter window can then reset after a longer one, so the
+  // reset, not the length, must pick the reported window (lengths that nest never tell the two apart).
+  it('agrees on 20,000 random cases with windows that do not nest', () => {
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n);
+    const lengths = [7, 45, 60, 100, 3599];
+    for (let i = 0; i < 20_000; i++) {
+      const windows = lengths.filter(() => random(2) === 0).map((seconds) => ({ seconds, limit: 1 + random(6) }));
+      if (windows.length === 0) continue;
+      const counts = windows.map((w) => random(w.limit + 2));
+      const nowMs = at(random(7200) + random(1000) / 1000);
+      assert.deepEqual(decide(windows, counts, nowMs), reference(windows, counts, nowMs), JSON.stringify({ windows, counts, nowMs }));
+    }
+  });
+
   it('agrees on 20,000 random cases', () => {
     let seed = 42;
     const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n);
@@ -162,6 +177,37 @@ describe('windows', () => {
     open.push(minute(20));
     assert.throws(() => checkWindows(open), RangeError, 'a list changed after its check is checked again');
     assert.ok(Object.isFrozen(keyWindows({ per_minute: 60, per_hour: null })));
+  });
+
+  it('takes 1 to 8 windows of 1 second to 31 days, and says what was wrong', () => {
+    const eight = [1, 2, 3, 4, 5, 6, 7, 8].map((seconds) => ({ seconds, limit: 1 }));
+    assert.doesNotThrow(() => checkWindows(eight));
+    assert.throws(() => checkWindows([...eight, { seconds: 9, limit: 1 }]), { name: 'RangeError', message: 'a bucket needs 1 to 8 windows, got 9' });
+    assert.throws(() => checkWindows([]), { message: 'a bucket needs 1 to 8 windows, got 0' });
+    assert.doesNotThrow(() => checkWindows([{ seconds: 31 * 86_400, limit: 1 }]));
+    assert.throws(() => checkWindows([{ seconds: 31 * 86_400 + 1, limit: 1 }]), { message: 'window length must be a whole number of seconds from 1 to 2678400' });
+    assert.throws(() => checkWindows([minute(0)]), { message: 'window limit must be a positive integer' });
+    assert.throws(() => checkWindows([minute(1), minute(2)]), { message: 'two windows of 60 seconds' });
+    assert.throws(() => decide([minute(10)], [0, 0], at(0)), { message: 'one count per window' });
+    assert.throws(() => decide([minute(10)], [-1], at(0)), { message: 'counts must be non-negative integers' });
+    assert.throws(() => decide([minute(10)], [0], Number.NaN), { name: 'RangeError', message: 'nowMs must be a finite number' });
+    assert.throws(() => decide([minute(10)], [0], Number.POSITIVE_INFINITY), RangeError);
+  });
+
+  it('returns a list it has checked as it is, and checks again a frozen list whose windows can still change', () => {
+    const frozen = keyWindows({ per_minute: 60, per_hour: 1000 });
+    assert.equal(frozenWindows(frozen), frozen);
+    // An unfrozen list is not remembered as checked: after a change it is checked again.
+    const open = [minute(10)];
+    checkWindows(open);
+    open[0] = minute(0);
+    assert.throws(() => checkWindows(open), RangeError);
+    // A frozen list of windows one of which is not frozen is not remembered either.
+    const window = { seconds: 60, limit: 10 };
+    const partly = Object.freeze([Object.freeze(hour(100)), window]);
+    checkWindows(partly);
+    window.limit = 0;
+    assert.throws(() => checkWindows(partly), RangeError);
   });
 
   const limits: Array<[string, { per_minute: number | null; per_hour: number | null }, Window[]]> = [
