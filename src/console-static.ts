@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { AppError } from './http/errors.js';
+import { noRoute } from './http/error-handler.js';
 
 /** `dist/console`, seen from src/ (tests, tsx) and from dist/ (the build) alike. */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../dist/console', import.meta.url));
@@ -61,7 +61,7 @@ export async function consoleStatic(app: FastifyInstance, options: { root?: stri
       reply.type('text/html; charset=utf-8').send(index ?? NOT_BUILT);
     scope.get('/', async (_request, reply) => page(reply));
     scope.get('/*', async (request, reply) => {
-      if (!isConsolePath(request.url)) throw new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`);
+      if (!isConsolePath(request.url)) throw noRoute(request);
       return page(reply);
     });
   });

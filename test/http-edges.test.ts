@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { generateSecret } from '../src/keys/key-format.js';
 import { describeEachBackend } from './harness.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -67,5 +68,21 @@ describeEachBackend('the /docs page', (harness) => {
     const h = harness();
     const reply = await h.app.inject({ url: '/healthz' });
     assert.equal(reply.headers['x-frame-options'], undefined);
+  });
+});
+
+describeEachBackend('a 404 names the path without any key in it', (harness) => {
+  it('masks a key pasted into an unknown management, docs or API path, as the logs do', async () => {
+    const secret = generateSecret(harness().config.keyPrefix, 'live');
+    const random = secret.slice(secret.indexOf('_live_') + 6, -6);
+    const urls = [`/v1/nothing/${secret}`, `/docs/x/${secret}x`, `/metrics/key_${secret}`, `/api/v1/nothing/${secret}`];
+    // GET reaches the console's fallback, other methods the app's not-found handler: both name the path.
+    for (const [method, url] of urls.flatMap((u) => [['GET', u], ['DELETE', u]] as const)) {
+      const response = await harness().app.inject({ method, url });
+      assert.equal(response.statusCode, 404, url);
+      assert.equal(response.json().error.code, 'not_found', url);
+      assert.ok(!response.body.includes(random), `${url}: ${response.body}`);
+      assert.match(response.json().error.message, /\[REDACTED\]/, url);
+    }
   });
 });

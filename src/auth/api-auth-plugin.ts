@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { redactSecrets } from '../audit/redact.js';
 import { AppError } from '../http/errors.js';
+import { noRoute } from '../http/error-handler.js';
 import type { Scope } from '../keys/scopes.js';
 import type { RateLimitResult } from '../ratelimit/decision.js';
 import type { Authenticated, AuthAttempt, Authenticator } from './authenticator.js';
@@ -40,21 +40,21 @@ async function apiAuth(app: FastifyInstance, options: { authenticator: Authentic
   // Every /api path no route has comes through the same door: a recognised key's call is its own (in its
   // workspace's log, under its rate limit) and answers 404; a call with no recognised key counts against
   // the source IP's failure budget like any other, and without a key at all still answers 404.
-  app.all(UNKNOWN_ROUTE, { config: { scope: null }, schema: { hide: true } }, async (request) => {
-    throw notFound(request);
-  });
+  // It answers before the body is read (preParsing), so an unknown route answers 404 whatever the body.
+  app.all(
+    UNKNOWN_ROUTE,
+    { config: { scope: null }, schema: { hide: true }, preParsing: (request, _reply, _payload, next) => next(noRoute(request)) },
+    async (request) => {
+      throw noRoute(request);
+    },
+  );
 }
 
 const UNKNOWN_ROUTE = '/api/*';
 
-/** Names the path, with any key in it masked: an answer is logged by proxies and clients too. */
-function notFound(request: FastifyRequest): AppError {
-  return new AppError('not_found', `No route for ${request.method} ${redactSecrets(request.url.split('?')[0] ?? '')}.`);
-}
-
 /** On an unknown route, a call without any key is told the route does not exist, as it always was. */
 function asUnknownRoute(request: FastifyRequest, error: Error): Error {
-  return error instanceof AppError && error.code === 'missing_api_key' ? notFound(request) : error;
+  return error instanceof AppError && error.code === 'missing_api_key' ? noRoute(request) : error;
 }
 
 function authHook(authenticator: Authenticator, scope: Scope | null, unknownRoute: boolean): onRequestHookHandler {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { redactSecrets } from '../audit/redact.js';
 import { AppError, errorBody, type ErrorCode } from './errors.js';
 
 declare module 'fastify' {
@@ -73,7 +74,10 @@ export function installErrorHandling(app: FastifyInstance): void {
       new AppError('internal_error', 'Something went wrong on our side. Quote the request id if you contact support.'),
     );
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`)),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(reply, noRoute(request)));
+}
+
+/** Names the path, with any key in it masked: an answer is logged by proxies and clients too. */
+export function noRoute(request: FastifyRequest): AppError {
+  return new AppError('not_found', `No route for ${request.method} ${redactSecrets(request.url.split('?')[0] ?? '')}.`);
 }
