@@ -105,6 +105,9 @@ describeEachBackend('audit log: calls with no recognised key', (harness) => {
       const reply = await apiCall(h, secret, '/api/v1/no/such/route', { ip: '192.0.2.99', method: method as 'GET' });
       assert.deepEqual([reply.status, reply.body.error.code], [status, code], `${method} with ${secret?.slice(0, 8) ?? 'no key'}`);
     }
+    // The body of an unknown route is never read: a large one still answers 404, not 413.
+    const large = await apiCall(h, key.secret, '/api/v1/no/such/route', { ip: '192.0.2.99', method: 'POST', body: { junk: 'x'.repeat(200 * 1024) } });
+    assert.deepEqual([large.status, large.body.error.code], [404, 'not_found']);
     const echoed = await apiCall(h, key.secret, `/api/v1/contacts/x/${key.secret}`, { ip: '192.0.2.99' });
     assert.equal(echoed.status, 404);
     assert.ok(!echoed.raw.includes(key.secret.slice(12)), `the key is not echoed: ${echoed.body.error.message}`);
