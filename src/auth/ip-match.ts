@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { parseIpAddress } from '../keys/ip-allowlist.js';
+import { parseIpAddress } from '../http/client-ip.js';
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 

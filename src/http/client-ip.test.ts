@@ -21,6 +21,9 @@ const CANONICAL: Array<[string, string | null]> = [
   ['0:0:0:0:0:0:0:1', '::1'],
   ['::', '::'],
   ['fe80::1%eth0', 'fe80::1'],
+  // IPv4-compatible (deprecated) is an IPv6 address, not the IPv4 host: allowlists read it the same way.
+  ['::203.0.113.7', '::cb00:7107'],
+  ['::0:203.0.113.7', '::cb00:7107'],
   // Not addresses.
   ['', null],
   ['unknown', null],

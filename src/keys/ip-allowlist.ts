@@ -1,33 +1,12 @@
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { parseIpAddress } from '../http/client-ip.js';
 
 export type AllowlistEntryResult = { ok: true; value: string } | { ok: false; reason: string };
 
 const NOT_AN_ADDRESS: AllowlistEntryResult = { ok: false, reason: 'is not an IP address or CIDR range' };
 
-/** An IPv6 address whose last 32 bits are written as a dotted quad (::ffff:203.0.113.7, ::203.0.113.7). */
-const EMBEDDED_IPV4 = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/**
- * The address written in `text` (already a valid address by node's parser, which admits only plain
- * dotted-quad IPv4), or null. Only the IPv4-mapped form ::ffff:a.b.c.d is the IPv4 host a.b.c.d, as a
- * dual-stack socket reports IPv4 peers; the deprecated IPv4-compatible ::a.b.c.d is another (IPv6)
- * address. ipaddr.js reads ::a.b.c.d as mapped, so the quad is rewritten as two hex groups before it
- * parses. An address with a zone id (fe80::1%eth0) is null: the zone names an interface of one machine.
- */
-export function parseIpAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
-  const family = isIP(text);
-  if (family === 0 || text.includes('%')) return null;
-  if (family === 4) return ipaddr.IPv4.parse(text);
-  const quad = EMBEDDED_IPV4.exec(text);
-  const hex = quad ? `${quad[1]}${hexGroup(quad[2], quad[3])}:${hexGroup(quad[4], quad[5])}` : text;
-  const address = ipaddr.IPv6.parse(hex);
-  return address.isIPv4MappedAddress() ? address.toIPv4Address() : address;
-}
-
-function hexGroup(high: string | undefined, low: string | undefined): string {
-  return ((Number(high) << 8) | Number(low)).toString(16);
-}
+export { parseIpAddress } from '../http/client-ip.js';
 
 /**
  * Reads one allowlist entry (an IPv4 or IPv6 address, or a CIDR range) into its canonical form.
