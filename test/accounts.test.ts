@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { it } from 'node:test';
 import { buildApp } from '../src/app.js';
+import { newId } from '../src/ids.js';
 import { connectRedis } from '../src/redis.js';
 import { Client, PASSWORD, addUser, describeEachBackend, newTenant, uniqueEmail, type Harness, type Reply } from './harness.js';
 import { inviteAndJoin } from './invite.js';
@@ -113,7 +114,7 @@ describeEachBackend('accounts', (harness) => {
       member.post(`/v1/workspaces/${owner.workspaceId}/members`, { email: uniqueEmail(), role: 'admin' }),
       member.delete(`/v1/workspaces/${owner.workspaceId}/members/${memberId}`),
       member.get(`/v1/workspaces/${owner.workspaceId}/invitations`),
-      member.delete(`/v1/workspaces/${owner.workspaceId}/invitations/inv_x`),
+      member.delete(`/v1/workspaces/${owner.workspaceId}/invitations/${newId('inv')}`),
     ];
     for (const reply of await Promise.all(attempts)) {
       assert.equal(reply.status, 403);
