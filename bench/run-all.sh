@@ -20,12 +20,13 @@ declare -A RUNS=(
   [under-attack]="bench/under-attack.ts"
   [under-attack-postgres]="bench/under-attack.ts --postgres"
   [multi-instance]="bench/multi-instance.ts"
+  [revoke-latency]="bench/revoke-latency.ts"
   [lookup-timing]="bench/lookup-timing.ts"
   [audit-queries]="bench/audit-queries.ts"
   [scale]="bench/scale.ts"
   [memory]="bench/memory.ts"
 )
-ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres cold-keys-c1 cold-keys-postgres-c1 under-attack under-attack-postgres multi-instance lookup-timing audit-queries scale memory)
+ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres cold-keys-c1 cold-keys-postgres-c1 under-attack under-attack-postgres multi-instance revoke-latency lookup-timing audit-queries scale memory)
 
 failed=()
 for name in "${@:-${ORDER[@]}}"; do
