@@ -241,7 +241,8 @@ export function arbitraries(t: FuzzTargets) {
     route(['POST'], nearMiss(t.victimKeyId).map((k) => `${ws}/api-keys/${k}/rotate`)),
     route(['GET'], nearMiss(t.victimKeyId).map((k) => `${ws}/api-keys/${k}/usage`)),
     route(['POST'], nearMiss(t.victimSecretId).map((s) => `${ws}/api-keys/${t.victimKeyId}/secrets/${s}/revoke`)),
-    route(['PATCH'], nearMiss(t.memberUserId).map((u) => `${ws}/members/${u}`)),
+    route(['PATCH', 'DELETE'], nearMiss(t.memberUserId).map((u) => `${ws}/members/${u}`)),
+    route(['DELETE'], nearMiss(newId('inv')).map((i) => `${ws}/invitations/${i}`)),
     route(['GET'], nearMiss(eventId).map((e) => `${ws}/audit-events/${e}`)),
     ...recordRoutes,
   );

@@ -15,6 +15,24 @@ describeEachBackend('invitations', (harness) => {
     return h.db.selectFrom('management_events').selectAll().where('workspace_id', '=', workspaceId).orderBy('id').execute();
   }
 
+  it('keeps each workspace’s invitations and members to itself: another workspace’s ids answer 404 and change nothing', async () => {
+    const h = harness();
+    const a = await newTenant(h);
+    const b = await newTenant(h);
+    const invite = await a.client.post(membersOf(a), { email: uniqueEmail('pending'), role: 'member' });
+    assert.equal(invite.status, 201, invite.raw);
+    const attempts = [
+      b.client.delete(`${invitationsOf(b)}/${invite.body.id}`),
+      b.client.delete(`${invitationsOf(a)}/${invite.body.id}`),
+      b.client.get(invitationsOf(a)),
+      b.client.delete(`${membersOf(b)}/${a.userId}`),
+      b.client.delete(`${membersOf(a)}/${a.userId}`),
+    ];
+    for (const reply of await Promise.all(attempts)) assert.deepEqual([reply.status, reply.body.error.code], [404, 'not_found'], reply.raw);
+    assert.deepEqual((await a.client.get(invitationsOf(a))).body.data.map((i: { id: string }) => i.id), [invite.body.id]);
+    assert.equal((await a.client.get(membersOf(a))).body.data.length, 1);
+  });
+
   it('invites a new person, who opens the link, chooses a password and is signed in as a member', async () => {
     const h = harness();
     const owner = await newTenant(h);
