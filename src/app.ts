@@ -9,6 +9,7 @@ import { createInvitationsRepo } from './accounts/invitations-repo.js';
 import { invitationsRoutes } from './accounts/invitations-routes.js';
 import { createInvitationsService } from './accounts/invitations-service.js';
 import sessionPlugin from './accounts/session-plugin.js';
+import { createServiceKeys } from './service-keys/service-keys.js';
 import workspaceScope from './accounts/workspace-scope.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
@@ -174,6 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     startSession: accounts.startSession,
     now,
   });
+  const serviceKeys = createServiceKeys({ db, keyPrefix: config.keyPrefix });
   const keysRepo = createKeysRepo();
   const keys = createKeysService({
     db,
@@ -216,7 +218,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The management API: one encapsulated context with its own session and workspace checks.
   await app.register(async (management) => {
-    await management.register(sessionPlugin, { accounts, cookieSecure: config.cookieSecure });
+    await management.register(sessionPlugin, { accounts, serviceKeys, cookieSecure: config.cookieSecure });
     await management.register(workspaceScope, { accounts });
     await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
     await management.register(invitationsRoutes, { invitations, cookieSecure: config.cookieSecure });

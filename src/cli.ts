@@ -9,11 +9,13 @@ import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Db } from './db/client.js';
 import { migrateToLatest } from './db/migrate.js';
 import { AppError } from './http/errors.js';
-import { email, password, pathId, role } from './http/schemas.js';
+import { displayName, email, password, pathId, role } from './http/schemas.js';
 import { ceilingSchema, MAX_RATE_LIMIT } from './keys/key-settings.js';
 import { createKeysRepo } from './keys/keys-repo.js';
 import { createKeysService, type KeysService } from './keys/keys-service.js';
 import { connectRedis } from './redis.js';
+import { isPermission, PERMISSIONS, type Permission } from './service-keys/permissions.js';
+import { createServiceKeys } from './service-keys/service-keys.js';
 
 /** The operator's tools: they act as the installation itself, so the log names the CLI as the source. */
 const CLI_CONTEXT: ActionContext = { actor: null, sourceIp: 'cli', userAgent: 'latchkey-cli', requestId: 'cli' };
@@ -208,6 +210,52 @@ program
     const workspaceId = read(pathId, options.workspace, '--workspace');
     const result = await withDb(async ({ db }) => seedDemoData(db, (await requireWorkspace(db, workspaceId)).id, new Date()));
     process.stdout.write(`${describeSeed(workspaceId, result)}\n`);
+  });
+
+program
+  .command('create-service-key')
+  .description("create a service key, the SaaS backend's credential for the management API; its secret is printed once")
+  .requiredOption('--name <name>', 'what the key is for (e.g. billing-backend)')
+  .requiredOption('--permissions <list>', `comma-separated: ${PERMISSIONS.join(', ')}`)
+  .option('--workspace <ids...>', 'limit the key to these workspaces (ws_…; repeat or separate by commas); default: every workspace')
+  .action(async (options: { name: string; permissions: string; workspace?: string[] }) => {
+    const name = read(displayName, options.name, '--name');
+    const permissions = options.permissions.split(',').map((p) => p.trim()).filter(Boolean);
+    const unknown = permissions.find((p) => !isPermission(p));
+    if (unknown !== undefined) throw new UsageError(`--permissions: ${JSON.stringify(unknown.slice(0, 60))} is not a permission; give some of: ${PERMISSIONS.join(', ')}`);
+    if (permissions.length === 0) throw new UsageError('--permissions must name at least one permission');
+    const workspaceIds = options.workspace?.flatMap((w) => w.split(',')).map((w) => w.trim()).filter(Boolean) ?? null;
+    const created = await withDb(async ({ db, config }) => {
+      for (const id of workspaceIds ?? []) await requireWorkspace(db, read(pathId, id, '--workspace'));
+      return createServiceKeys({ db, keyPrefix: config.keyPrefix }).create({ name, permissions: permissions as Permission[], workspaceIds });
+    });
+    const { serviceKey, secret } = created;
+    const reach = serviceKey.workspace_ids === null ? 'every workspace' : serviceKey.workspace_ids.join(', ');
+    process.stderr.write(`${serviceKey.id} (${serviceKey.name}): ${serviceKey.permissions.join(', ')}; ${reach}\nThe secret is shown once; store it now:\n`);
+    process.stdout.write(`${secret}\n`);
+  });
+
+program
+  .command('list-service-keys')
+  .description('list service keys (never their secrets)')
+  .action(async () => {
+    const rows = await withDb(({ db, config }) => createServiceKeys({ db, keyPrefix: config.keyPrefix }).list());
+    for (const k of rows) {
+      const state = k.revoked_at ? `revoked ${k.revoked_at.toISOString()}` : 'active';
+      const reach = k.workspace_ids === null ? 'all workspaces' : k.workspace_ids.join(',');
+      process.stdout.write(`${k.id}\t${k.name}\t${k.prefix}\t${k.permissions.join(',')}\t${reach}\t${state}\n`);
+    }
+  });
+
+program
+  .command('revoke-service-key')
+  .description('revoke a service key: refused from then on (running instances within 5 s)')
+  .argument('<id>', 'service key id (svk_…)')
+  .action(async (id: string) => {
+    const keyId = read(pathId, id, 'id');
+    const revoked = await withDb(({ db, config }) => createServiceKeys({ db, keyPrefix: config.keyPrefix }).revoke(keyId));
+    if (!revoked) throw new UsageError(`no active service key has the id ${keyId}`);
+    process.stdout.write(`${keyId} revoked\n`);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { loadProductFile, ProductFileError, REFERENCE_PRODUCT, type Product } from './product/product.js';
 
 /** The most proxies a request may pass through before us; more is a typo. */
 const MAX_HOPS = 20;
@@ -43,6 +44,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).max(4096).default('./data'),
   DATABASE_URL: z.string().min(1).max(4096).optional(),
   REDIS_URL: z.string().min(1).max(4096).optional(),
+  PRODUCT_FILE: z.string().min(1).max(4096).optional(),
   KEY_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9]{0,11}$/, 'KEY_PREFIX must be 1-12 lowercase letters or digits, starting with a letter')
@@ -74,7 +76,10 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** The brand part of keys: the product file's key_prefix, else KEY_PREFIX. */
   keyPrefix: string;
+  /** The deployment's product (PRODUCT_FILE), or the built-in reference product. */
+  product: Product;
   trustProxy: number | string[] | false;
   auditRetentionDays: number;
   auditPayloadDays: number;
@@ -99,13 +104,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  let product = REFERENCE_PRODUCT;
+  try {
+    if (e.PRODUCT_FILE !== undefined) product = loadProductFile(e.PRODUCT_FILE);
+  } catch (error) {
+    if (error instanceof ProductFileError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
     port: e.PORT,
     host: e.HOST,
     dataDir: e.DATA_DIR,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    keyPrefix: e.KEY_PREFIX,
+    keyPrefix: product.keyPrefix ?? e.KEY_PREFIX,
+    product,
     trustProxy: e.TRUST_PROXY,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     auditPayloadDays: e.AUDIT_PAYLOAD_DAYS,

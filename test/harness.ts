@@ -8,6 +8,8 @@ import { loggerOptions } from '../src/logging.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Db } from '../src/db/client.js';
 import { migrateToLatest } from '../src/db/migrate.js';
+import { PERMISSIONS, type Permission } from '../src/service-keys/permissions.js';
+import { createServiceKeys } from '../src/service-keys/service-keys.js';
 import { createTestDatabase, describeOrSkip, postgresSkipReason } from './services.js';
 
 export type Backend = 'pglite' | 'postgres';
@@ -112,6 +114,8 @@ function toReply(response: LightMyRequestResponse): Reply {
 export class Client {
   cookie: string | undefined;
   csrf: string | undefined;
+  /** Set for a service key's client (serviceClient): sent as Authorization: Bearer on every request. */
+  bearer: string | undefined;
 
   constructor(private readonly app: FastifyInstance, private readonly ip = '127.0.0.1') {}
 
@@ -122,6 +126,7 @@ export class Client {
       remoteAddress: this.ip,
       headers: {
         ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...(this.bearer ? { authorization: `Bearer ${this.bearer}` } : {}),
         ...(this.csrf && method !== 'GET' ? { 'x-csrf-token': this.csrf } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...headers,
@@ -150,6 +155,27 @@ export class Client {
 }
 
 export const PASSWORD = 'correct horse battery staple';
+
+/**
+ * A SaaS backend's client: a new service key (as `latchkey create-service-key` makes it) sent as Bearer.
+ * By default it holds every permission and reaches every workspace.
+ */
+export async function serviceClient(
+  h: Harness,
+  permissions: readonly Permission[] = PERMISSIONS,
+  workspaceIds: string[] | null = null,
+): Promise<Client & { serviceKeyId: string; secret: string }> {
+  const { serviceKey, secret } = await createServiceKeys({ db: h.db, keyPrefix: h.config.keyPrefix }).create({
+    name: 'saas-backend',
+    permissions: [...permissions],
+    workspaceIds,
+  });
+  const client = new Client(h.app) as Client & { serviceKeyId: string; secret: string };
+  client.bearer = secret;
+  client.serviceKeyId = serviceKey.id;
+  client.secret = secret;
+  return client;
+}
 
 export function uniqueEmail(label = 'user'): string {
   return `${label}-${randomBytes(5).toString('hex')}@example.com`;

@@ -41,7 +41,7 @@ describeEachBackend('API key lifecycle', (harness) => {
         rate_limit: { per_minute: 120, per_hour: 5000 },
         ip_allowlist: ['203.0.113.0/24', '2001:db8::1'],
         status: 'active',
-        created_by: { id: tenant.userId, email: tenant.email },
+        created_by: { type: 'user', id: tenant.userId, email: tenant.email },
         last_used_at: null,
         revoked_at: null,
       },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actionContext, requireSession, signedInContext } from '../http/context.js';
+import { actionContext, callerContext, requireSession, signedInContext } from '../http/context.js';
+import { requireWorkspace } from './workspace-scope.js';
 import { displayName, email, iso, password, pathId, role, workspaceParams } from '../http/schemas.js';
 import type { AccountsService } from './accounts-service.js';
 import { clearSessionCookie, setSessionCookie, type SessionOptions } from './session-plugin.js';
@@ -70,9 +71,8 @@ export const accountsRoutes: FastifyPluginAsyncZod<AccountsRoutesOptions> = asyn
     return reply.code(201).send(presentWorkspace(workspace));
   });
 
-  app.get('/v1/workspaces/:workspace_id/members', { schema: { params: workspaceParams } }, async (request) => {
+  app.get('/v1/workspaces/:workspace_id/members', { config: { permission: 'workspaces:read' }, schema: { params: workspaceParams } }, async (request) => {
     const { workspace_id } = request.params;
-    await accounts.requireRole(workspace_id, requireSession(request).user.id);
     const members = await accounts.listMembers(workspace_id);
     return {
       object: 'list' as const,
@@ -84,22 +84,20 @@ export const accountsRoutes: FastifyPluginAsyncZod<AccountsRoutesOptions> = asyn
 
   app.delete(
     '/v1/workspaces/:workspace_id/members/:user_id',
-    { schema: { params: workspaceParams.extend({ user_id: pathId }) } },
+    { config: { permission: 'workspaces:write' }, schema: { params: workspaceParams.extend({ user_id: pathId }) } },
     async (request, reply) => {
       const { workspace_id, user_id } = request.params;
-      const actorRole = await accounts.requireRole(workspace_id, requireSession(request).user.id);
-      await accounts.removeMember(workspace_id, actorRole, user_id, signedInContext(request));
+      await accounts.removeMember(workspace_id, requireWorkspace(request).role, user_id, callerContext(request));
       return reply.code(204).send();
     },
   );
 
   app.patch(
     '/v1/workspaces/:workspace_id/members/:user_id',
-    { schema: { params: workspaceParams.extend({ user_id: pathId }), body: z.strictObject({ role }) } },
+    { config: { permission: 'workspaces:write' }, schema: { params: workspaceParams.extend({ user_id: pathId }), body: z.strictObject({ role }) } },
     async (request) => {
       const { workspace_id, user_id } = request.params;
-      const actorRole = await accounts.requireRole(workspace_id, requireSession(request).user.id);
-      return accounts.changeRole(workspace_id, actorRole, user_id, request.body.role, signedInContext(request));
+      return accounts.changeRole(workspace_id, requireWorkspace(request).role, user_id, request.body.role, callerContext(request));
     },
   );
 };

@@ -161,6 +161,10 @@ export function createAccountsService(deps: AccountsDeps) {
       return membership.role;
     },
 
+    async workspaceExists(workspaceId: string): Promise<boolean> {
+      return (await repo.findWorkspace(db, workspaceId)) !== undefined;
+    },
+
     listMembers(workspaceId: string) {
       return repo.listMembers(db, workspaceId);
     },

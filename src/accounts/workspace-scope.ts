@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Role } from '../db/schema.js';
 import { requireSession } from '../http/context.js';
+import { notFound } from '../http/errors.js';
 import type { AccountsService } from './accounts-service.js';
 
 declare module 'fastify' {
@@ -12,17 +13,31 @@ declare module 'fastify' {
 }
 
 /**
- * Every route under /v1/workspaces/{workspace_id} is for the workspace's Owners and Admins:
- * one check here, before validation, so a Member gets 403 and a stranger 404 whatever they send.
+ * Every route under /v1/workspaces/{workspace_id} is for the workspace's Owners and Admins, and for service
+ * keys whose limit includes it: one check here, before validation, so a Member gets 403 and a stranger
+ * 404 whatever they send.
  */
-async function workspaceScope(app: FastifyInstance, options: { accounts: Pick<AccountsService, 'requireRole'> }): Promise<void> {
+async function workspaceScope(app: FastifyInstance, options: { accounts: Pick<AccountsService, 'requireRole' | 'workspaceExists'> }): Promise<void> {
   app.decorateRequest('workspace', null);
   app.addHook('preValidation', async (request: FastifyRequest) => {
     const workspaceId = (request.params as { workspace_id?: string }).workspace_id;
     if (workspaceId === undefined) return;
-    const role = await options.accounts.requireRole(workspaceId.slice(0, 64), requireSession(request).user.id);
-    request.workspace = { id: workspaceId, role };
+    request.workspace = { id: workspaceId, role: await roleIn(request, workspaceId, options.accounts) };
   });
+}
+
+/**
+ * A person's role in the workspace; a service key acts with an Owner's reach in every workspace its limit
+ * allows (it is the SaaS backend, which provisions its customers' workspaces), and another workspace is
+ * as unknown to it as to a stranger: 404.
+ */
+async function roleIn(request: FastifyRequest, workspaceId: string, accounts: Pick<AccountsService, 'requireRole' | 'workspaceExists'>): Promise<Role> {
+  const serviceKey = request.serviceKey;
+  if (!serviceKey) return accounts.requireRole(workspaceId.slice(0, 64), requireSession(request).user.id);
+  if ((serviceKey.workspaceIds && !serviceKey.workspaceIds.has(workspaceId)) || !(await accounts.workspaceExists(workspaceId))) {
+    throw notFound('workspace');
+  }
+  return 'owner';
 }
 
 export function requireWorkspace(request: FastifyRequest): { id: string; role: Role } {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireWorkspace } from '../accounts/workspace-scope.js';
 import { recordManagementEvent } from '../audit/management-log.js';
 import type { Db } from '../db/client.js';
-import { signedInContext } from '../http/context.js';
+import { callerContext } from '../http/context.js';
 import { workspaceParams } from '../http/schemas.js';
 import { seedDemoData } from './demo-data.js';
 
@@ -11,10 +11,10 @@ import { seedDemoData } from './demo-data.js';
  * the server runs, which the CLI cannot do on the embedded database (one writer).
  */
 export const demoDataRoutes: FastifyPluginAsyncZod<{ db: Db; now: () => Date }> = async (app, { db, now }) => {
-  app.post('/v1/workspaces/:workspace_id/demo-data', { schema: { params: workspaceParams } }, async (request) => {
+  app.post('/v1/workspaces/:workspace_id/demo-data', { config: { permission: 'workspaces:write' }, schema: { params: workspaceParams } }, async (request) => {
     const workspaceId = requireWorkspace(request).id;
     const seeded = await seedDemoData(db, workspaceId, now());
-    await recordManagementEvent(db, signedInContext(request), {
+    await recordManagementEvent(db, callerContext(request), {
       workspaceId,
       action: 'workspace.demo_data',
       target: { type: 'workspace', id: workspaceId },

@@ -33,11 +33,19 @@ export function presentManagementEvent(row: ManagementEventRow) {
     object: 'management_event' as const,
     created_at: iso(row.created_at),
     action: row.action,
-    actor: row.actor_user_id === null ? null : { id: row.actor_user_id, email: row.actor_email },
+    actor: presentActor(row),
+    on_behalf_of: row.on_behalf_of,
     target: row.target_type === null || row.target_id === null ? null : { type: row.target_type, id: row.target_id },
     source_ip: row.source_ip,
     user_agent: row.user_agent,
     request_id: row.request_id,
     details: row.details,
   };
+}
+
+/** A person (by id and email), a service key (by id), or null for the operator's CLI. */
+function presentActor(row: ManagementEventRow) {
+  if (row.actor_user_id !== null) return { type: 'user' as const, id: row.actor_user_id, email: row.actor_email };
+  if (row.actor_service_key_id !== null) return { type: 'service_key' as const, id: row.actor_service_key_id, email: null };
+  return null;
 }

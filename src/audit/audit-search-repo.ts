@@ -144,6 +144,8 @@ export function createAuditSearchRepo() {
           'action',
           'actor_user_id',
           'actor_email',
+          'actor_service_key_id',
+          'on_behalf_of',
           'target_type',
           'target_id',
           'source_ip',

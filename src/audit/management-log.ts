@@ -7,6 +7,10 @@ export interface ActionContext {
   actor: { id: string; email: string } | null;
   /** An API key acting on itself (self-rotation), when no person is the actor. */
   viaKey?: string;
+  /** A service key acting for the SaaS backend, when no person is the actor. */
+  serviceKey?: { id: string; name: string };
+  /** Latchkey-On-Behalf-Of: the SaaS's own user who asked the service key to act. */
+  onBehalfOf?: string | undefined;
   sourceIp: string;
   userAgent: string | undefined;
   requestId: string;
@@ -18,6 +22,7 @@ export type ManagementAction =
   | 'login_failed'
   | 'logout'
   | 'workspace.create'
+  | 'workspace.update'
   | 'member.add'
   | 'member.role_change'
   | 'member.invited'
@@ -49,6 +54,8 @@ export async function recordManagementEvent(ex: Executor, context: ActionContext
       workspace_id: event.workspaceId,
       actor_user_id: context.actor?.id ?? null,
       actor_email: context.actor?.email ?? null,
+      actor_service_key_id: context.actor ? null : (context.serviceKey?.id ?? null),
+      on_behalf_of: context.actor || !context.serviceKey ? null : (context.onBehalfOf ?? null),
       action: event.action,
       target_type: event.target?.type ?? null,
       target_id: event.target?.id ?? null,
@@ -58,4 +65,12 @@ export async function recordManagementEvent(ex: Executor, context: ActionContext
       details: JSON.stringify({ ...event.details, ...(context.viaKey ? { via_api_key: context.viaKey } : {}) }),
     })
     .execute();
+}
+
+/** A management action's actor, as keys record who created or revoked them: a person or a service key. */
+export type ActorContext = ActionContext & ({ actor: { id: string; email: string } } | { actor: null; serviceKey: { id: string; name: string } });
+
+/** The id of who acted: the person's (usr_…) or the service key's (svk_…). */
+export function actorId(context: ActorContext): string {
+  return context.actor ? context.actor.id : context.serviceKey.id;
 }

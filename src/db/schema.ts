@@ -17,6 +17,9 @@ export interface WorkspacesTable {
   name: string;
   ceiling_per_minute: number;
   ceiling_per_hour: number;
+  /** The SaaS's own id for this customer; unique in the installation when set. */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: CreatedAt;
 }
 
@@ -68,6 +71,10 @@ export interface ApiKeysTable {
   revoked_by: string | null;
   last_used_at: Date | null;
   last_used_ip: string | null;
+  /** Returned by verify and forwarded by the gateway; never a secret. */
+  meta: ColumnType<Record<string, unknown>, string | undefined, string>;
+  /** The whole key's end: past it, every secret of the key answers api_key_expired. */
+  expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface ApiKeySecretsTable {
@@ -96,7 +103,26 @@ export interface ManagementEventsTable {
   user_agent: string | null;
   request_id: string | null;
   details: ColumnType<Record<string, unknown>, string, string>;
+  /** Set when a service key acted (then actor_user_id is null). */
+  actor_service_key_id: ColumnType<string | null, string | null | undefined, never>;
+  /** The Latchkey-On-Behalf-Of text a service key sent: the SaaS's own user who asked. */
+  on_behalf_of: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
+}
+
+/** The SaaS backend's credential for the management API (PRODUCT.md "Service keys"). */
+export interface ServiceKeysTable {
+  id: string;
+  name: string;
+  prefix: string;
+  /** SHA-256 (hex) of the whole secret; the secret itself is never stored. */
+  secret_hash: string;
+  permissions: string[];
+  /** null: every workspace; else the only workspaces the key may reach. */
+  workspace_ids: string[] | null;
+  created_at: CreatedAt;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
 }
 
 /**
@@ -189,6 +215,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   api_key_secrets: ApiKeySecretsTable;
   management_events: ManagementEventsTable;
+  service_keys: ServiceKeysTable;
   audit_events: AuditEventsTable;
   audit_payloads: AuditPayloadsTable;
   audit_usage_hourly: AuditUsageHourlyTable;

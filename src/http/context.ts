@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { ActionContext } from '../audit/management-log.js';
+import type { ActionContext, ActorContext } from '../audit/management-log.js';
 import { AppError } from './errors.js';
 
 export interface SessionUser {
@@ -28,10 +28,19 @@ export function requireSession(request: FastifyRequest): SessionUser {
 export function actionContext(request: FastifyRequest): ActionContext {
   return {
     actor: request.session?.user ?? null,
+    ...(request.serviceKey ? { serviceKey: { id: request.serviceKey.id, name: request.serviceKey.name }, onBehalfOf: request.onBehalfOf } : {}),
     sourceIp: request.ip,
     userAgent: request.headers['user-agent'],
     requestId: request.id,
   };
+}
+
+/** The context of a route both people and service keys call: one of them is the actor. */
+export function callerContext(request: FastifyRequest): ActorContext {
+  if (request.serviceKey) {
+    return { ...actionContext(request), actor: null, serviceKey: { id: request.serviceKey.id, name: request.serviceKey.name } };
+  }
+  return signedInContext(request);
 }
 
 export function signedInContext(request: FastifyRequest): ActionContext & { actor: { id: string; email: string } } {

@@ -131,5 +131,22 @@ export function hashSecret(secret: string): string {
   return hash('sha256', secret, 'hex');
 }
 
-/** Matches anything shaped like one of our keys, whatever the brand; used to redact and to scan. */
-export const KEY_PATTERN = new RegExp(`\\b[a-z][a-z0-9]{0,11}_(?:live|test)_[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}\\b`, 'g');
+/** A service key's secret, `{brand}_svc_{random}{checksum}`: the same random and checksum rules as API keys. */
+export function generateServiceSecret(brand: string): string {
+  return withChecksum(`${brand}_svc_${randomBase62(RANDOM_LENGTH)}`);
+}
+
+/** Whether `secret` has the shape, brand and checksum of one of our service keys; storage is not touched. */
+export function isWellFormedServiceSecret(secret: string, brand: string): boolean {
+  const randomAt = brand.length + 5;
+  const sumAt = randomAt + RANDOM_LENGTH;
+  if (secret.length !== sumAt + CHECKSUM_LENGTH || !secret.startsWith(`${brand}_svc_`) || !BRAND.test(brand)) return false;
+  for (let i = randomAt; i < sumAt; i++) {
+    const code = secret.charCodeAt(i);
+    if (code > 127 || BASE62_CODES[code] === 0) return false;
+  }
+  return withChecksum(secret.slice(0, sumAt)) === secret;
+}
+
+/** Matches anything shaped like one of our keys (API or service), whatever the brand; used to redact and to scan. */
+export const KEY_PATTERN = new RegExp(`\\b[a-z][a-z0-9]{0,11}_(?:live|test|svc)_[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}\\b`, 'g');

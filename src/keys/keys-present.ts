@@ -16,7 +16,10 @@ export function presentKey(key: KeyWithCreator, secrets: readonly ApiKeySecretRo
     ip_allowlist: key.ip_allowlist,
     status: key.revoked_at ? ('revoked' as const) : ('active' as const),
     created_at: iso(key.created_at),
-    created_by: { id: key.created_by, email: key.created_by_email },
+    created_by:
+      key.created_by_service_key === null
+        ? { type: 'user' as const, id: key.created_by, email: key.created_by_email }
+        : { type: 'service_key' as const, id: key.created_by, name: key.created_by_service_key, email: null },
     last_used_at: iso(key.last_used_at),
     last_used_ip: key.last_used_ip,
     revoked_at: iso(key.revoked_at),

@@ -5,7 +5,8 @@ import type { Ceiling } from './key-settings.js';
 
 export type KeyStatusFilter = 'active' | 'revoked' | 'all';
 
-export type KeyWithCreator = ApiKeyRow & { created_by_email: string };
+/** A key with who created it: a person (their email) or a service key (its name). */
+export type KeyWithCreator = ApiKeyRow & { created_by_email: string | null; created_by_service_key: string | null };
 
 export type NewKey = Omit<Insertable<ApiKeysTable>, 'created_at' | 'revoked_at' | 'revoked_by' | 'last_used_at' | 'last_used_ip'>;
 
@@ -16,9 +17,10 @@ export type KeyChanges = Partial<Pick<ApiKeyRow, 'name' | 'scopes' | 'rate_limit
 function keysWithCreator(ex: Executor) {
   return ex
     .selectFrom('api_keys')
-    .innerJoin('users', 'users.id', 'api_keys.created_by')
+    .leftJoin('users', 'users.id', 'api_keys.created_by')
+    .leftJoin('service_keys', 'service_keys.id', 'api_keys.created_by')
     .selectAll('api_keys')
-    .select('users.email as created_by_email');
+    .select(['users.email as created_by_email', 'service_keys.name as created_by_service_key']);
 }
 
 export function createKeysRepo() {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireWorkspace } from '../accounts/workspace-scope.js';
-import { signedInContext } from '../http/context.js';
+import { callerContext } from '../http/context.js';
 import { pageQuery } from '../http/pagination.js';
 import { displayName, pathId, workspaceParams } from '../http/schemas.js';
 import { rateLimitValue } from './key-settings.js';
@@ -33,7 +33,7 @@ const updateBody = z.strictObject({
 });
 
 export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (app, { keys }) => {
-  app.get('/v1/scopes', async () => ({
+  app.get('/v1/scopes', { config: { permission: null } }, async () => ({
     object: 'list' as const,
     data: SCOPE_CATALOG.map((s) => ({ scope: s.scope, group: s.group, allows: s.allows })),
     has_more: false,
@@ -42,30 +42,31 @@ export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (a
 
   app.get(
     '/v1/workspaces/:workspace_id/api-keys',
-    { schema: { params: workspaceParams, querystring: pageQuery.extend({ status: z.enum(['active', 'revoked', 'all']).default('active') }) } },
+    { config: { permission: 'keys:read' }, schema: { params: workspaceParams, querystring: pageQuery.extend({ status: z.enum(['active', 'revoked', 'all']).default('active') }) } },
     async (request) => keys.list(requireWorkspace(request).id, request.query),
   );
 
-  app.post('/v1/workspaces/:workspace_id/api-keys', { schema: { params: workspaceParams, body: createBody } }, async (request, reply) => {
-    const created = await keys.create(requireWorkspace(request).id, request.body, signedInContext(request));
+  app.post('/v1/workspaces/:workspace_id/api-keys', { config: { permission: 'keys:write' }, schema: { params: workspaceParams, body: createBody } }, async (request, reply) => {
+    const created = await keys.create(requireWorkspace(request).id, request.body, callerContext(request));
     return reply.code(201).send(created);
   });
 
-  app.get('/v1/workspaces/:workspace_id/api-keys/:key_id', { schema: { params: keyParams } }, async (request) =>
+  app.get('/v1/workspaces/:workspace_id/api-keys/:key_id', { config: { permission: 'keys:read' }, schema: { params: keyParams } }, async (request) =>
     keys.get(requireWorkspace(request).id, request.params.key_id),
   );
 
-  app.patch('/v1/workspaces/:workspace_id/api-keys/:key_id', { schema: { params: keyParams, body: updateBody } }, async (request) =>
-    keys.update(requireWorkspace(request).id, request.params.key_id, request.body, signedInContext(request)),
+  app.patch('/v1/workspaces/:workspace_id/api-keys/:key_id', { config: { permission: 'keys:write' }, schema: { params: keyParams, body: updateBody } }, async (request) =>
+    keys.update(requireWorkspace(request).id, request.params.key_id, request.body, callerContext(request)),
   );
 
-  app.delete('/v1/workspaces/:workspace_id/api-keys/:key_id', { schema: { params: keyParams } }, async (request) =>
-    keys.revoke(requireWorkspace(request).id, request.params.key_id, signedInContext(request)),
+  app.delete('/v1/workspaces/:workspace_id/api-keys/:key_id', { config: { permission: 'keys:write' }, schema: { params: keyParams } }, async (request) =>
+    keys.revoke(requireWorkspace(request).id, request.params.key_id, callerContext(request)),
   );
 
   app.post(
     '/v1/workspaces/:workspace_id/api-keys/:key_id/rotate',
     {
+      config: { permission: 'keys:write' },
       schema: {
         params: keyParams,
         // No body at all is the common case: rotate with the default overlap.
@@ -74,14 +75,14 @@ export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (a
     },
     async (request) => {
       const overlap = request.body?.overlap_seconds ?? DEFAULT_OVERLAP_SECONDS;
-      return keys.rotate(requireWorkspace(request).id, request.params.key_id, overlap, signedInContext(request));
+      return keys.rotate(requireWorkspace(request).id, request.params.key_id, overlap, callerContext(request));
     },
   );
 
   app.post(
     '/v1/workspaces/:workspace_id/api-keys/:key_id/secrets/:secret_id/revoke',
-    { schema: { params: keyParams.extend({ secret_id: pathId }) } },
+    { config: { permission: 'keys:write' }, schema: { params: keyParams.extend({ secret_id: pathId }) } },
     async (request) =>
-      keys.revokeSecret(requireWorkspace(request).id, request.params.key_id, request.params.secret_id, signedInContext(request)),
+      keys.revokeSecret(requireWorkspace(request).id, request.params.key_id, request.params.secret_id, callerContext(request)),
   );
 };

@@ -1,5 +1,5 @@
 import type { AccountsRepo } from '../accounts/accounts-repo.js';
-import { recordManagementEvent, type ActionContext } from '../audit/management-log.js';
+import { actorId, recordManagementEvent, type ActionContext, type ActorContext } from '../audit/management-log.js';
 import type { Db, Tx } from '../db/client.js';
 import type { Mode } from '../db/schema.js';
 import { AppError, notFound } from '../http/errors.js';
@@ -37,7 +37,7 @@ export interface UpdateKeyInput {
   ip_allowlist?: string[] | undefined;
 }
 
-type Actor = ActionContext & { actor: { id: string; email: string } };
+type Actor = ActorContext;
 
 export type KeyWithSecret = ApiKeyObject & { secret: string };
 
@@ -143,7 +143,7 @@ export function createKeysService(deps: KeysDeps) {
           rate_limit_per_minute: rateLimit.per_minute,
           rate_limit_per_hour: rateLimit.per_hour,
           ip_allowlist: ipAllowlist,
-          created_by: context.actor.id,
+          created_by: actorId(context),
         });
         await repo.insertSecret(tx, row);
         await recordManagementEvent(tx, context, {
@@ -275,7 +275,7 @@ export function createKeysService(deps: KeysDeps) {
       return mutate(keyId, async (tx) => {
         const key = await loadKey(tx, workspaceId, keyId, true);
         if (!key.revoked_at) {
-          await repo.revokeKey(tx, keyId, deps.now(), context.actor.id);
+          await repo.revokeKey(tx, keyId, deps.now(), actorId(context));
           await recordManagementEvent(tx, context, {
             workspaceId,
             action: 'api_key.revoke',
