@@ -13,6 +13,7 @@ import type { KeysService } from './keys-service.js';
 // and its message says so. null leaves a window open.
 const rateLimitWindow = rateLimitValue.nullable();
 const rateLimit = z.strictObject({ per_minute: rateLimitWindow.optional(), per_hour: rateLimitWindow.optional() });
+// Twice the largest catalog a product file may list: duplicates are dropped later, unknown scopes refused by name.
 const scopes = z.array(z.string().max(64)).max(MAX_SCOPES * 2);
 const ipAllowlist = z.array(z.string().max(64)).max(100);
 const keyParams = workspaceParams.extend({ key_id: pathId });
