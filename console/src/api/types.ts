@@ -71,7 +71,8 @@ export interface ApiKey {
   meta: KeyMeta;
   /** Past it, every secret of the key is refused (api_key_expired); null: never. */
   expires_at: string | null;
-  status: 'active' | 'revoked';
+  /** `expired`: past expires_at (a server may also leave that to the console to tell, from expires_at). */
+  status: 'active' | 'revoked' | 'expired';
   created_at: string | null;
   created_by: CreatedBy;
   last_used_at: string | null;

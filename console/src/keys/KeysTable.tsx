@@ -52,7 +52,7 @@ export function KeysTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke: (key: 
                 </span>
               </td>
               <td className="row-actions">
-                {key.status === 'active' && (
+                {key.status !== 'revoked' && (
                   <button type="button" className="icon danger-text" aria-label={`Revoke key ${key.name}`} title="Revoke key" onClick={() => onRevoke(key)}>
                     ✕
                   </button>

@@ -99,6 +99,7 @@ function localDateTime(iso: string): string {
 
 /** A key past its expiry: every secret is refused, though the key is not revoked. */
 export function isExpired(key: Pick<ApiKey, 'expires_at' | 'status'>, now = Date.now()): boolean {
+  if (key.status === 'expired') return true;
   return key.status === 'active' && key.expires_at !== null && new Date(key.expires_at).getTime() <= now;
 }
 
