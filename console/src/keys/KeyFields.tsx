@@ -61,7 +61,7 @@ export function KeyFields({
         hint="A JSON object of up to 4 KB, e.g. your customer's id. Verify returns it; it is not a secret store."
       >
         {(props) => (
-          <textarea {...props} className="code" rows={3} spellCheck={false} placeholder={'{"customer_id": "cus_42"}'} value={draft.meta} onChange={(e) => set({ meta: e.target.value })} />
+          <textarea {...props} className="code" rows={Math.min(10, Math.max(3, draft.meta.split('\n').length))} spellCheck={false} placeholder={'{"customer_id": "cus_42"}'} value={draft.meta} onChange={(e) => set({ meta: e.target.value })} />
         )}
       </Field>
     </>
