@@ -35,13 +35,16 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly param: string | undefined;
   readonly headers: Record<string, string>;
+  /** Machine-readable facts beside the message (e.g. external_id_taken's `workspace_id`). */
+  readonly fields: Record<string, string>;
 
-  constructor(code: ErrorCode, message: string, options: { param?: string; headers?: Record<string, string> } = {}) {
+  constructor(code: ErrorCode, message: string, options: { param?: string; headers?: Record<string, string>; fields?: Record<string, string> } = {}) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.param = options.param;
     this.headers = options.headers ?? {};
+    this.fields = options.fields ?? {};
   }
 
   get status(): number {
@@ -58,7 +61,7 @@ export function notFound(what: string): AppError {
 }
 
 export interface ErrorBody {
-  error: { type: string; code: ErrorCode; message: string; param?: string; request_id: string };
+  error: { type: string; code: ErrorCode; message: string; param?: string; request_id: string; [field: string]: string | undefined };
 }
 
 export function errorBody(error: AppError, requestId: string): ErrorBody {
@@ -68,6 +71,7 @@ export function errorBody(error: AppError, requestId: string): ErrorBody {
       code: error.code,
       message: error.message,
       ...(error.param === undefined ? {} : { param: error.param }),
+      ...error.fields,
       request_id: requestId,
     },
   };
