@@ -19,6 +19,18 @@ const createBody = z.strictObject({ name: displayName, external_id: externalId.o
 const updateBody = z.strictObject({ name: displayName.optional(), external_id: externalId.nullable().optional(), metadata: metadata.optional() });
 const listQuery = pageQuery.extend({ external_id: externalId.optional() });
 
+/** The answers' shapes, for the OpenAPI document (and so for the SDK's typed client). */
+const workspaceObject = z.object({
+  id: z.string(),
+  object: z.literal('workspace'),
+  name: z.string(),
+  external_id: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  rate_limit_ceiling: z.object({ per_minute: z.number().int(), per_hour: z.number().int() }),
+  created_at: z.string().nullable(),
+});
+const workspaceList = z.object({ object: z.literal('list'), data: z.array(workspaceObject), has_more: z.boolean(), next_cursor: z.string().nullable() });
+
 function callerOf(request: FastifyRequest): WorkspaceCaller {
   if (request.serviceKey) return { type: 'service_key', workspaceIds: request.serviceKey.workspaceIds };
   return { type: 'user', userId: requireSession(request).user.id };
@@ -29,20 +41,20 @@ function callerOf(request: FastifyRequest): WorkspaceCaller {
  * SaaS backend, with a service key, creates its customers' (no members) and finds them by its own id.
  */
 export const workspacesRoutes: FastifyPluginAsyncZod<{ workspaces: WorkspacesService }> = async (app, { workspaces }) => {
-  app.post('/v1/workspaces', { config: { permission: 'workspaces:write' }, schema: { body: createBody } }, async (request, reply) => {
+  app.post('/v1/workspaces', { config: { permission: 'workspaces:write' }, schema: { body: createBody, response: { 201: workspaceObject } } }, async (request, reply) => {
     const workspace = await workspaces.createWorkspace(request.body, callerOf(request), callerContext(request));
     return reply.code(201).send(workspace);
   });
 
-  app.get('/v1/workspaces', { config: { permission: 'workspaces:read' }, schema: { querystring: listQuery } }, async (request) =>
+  app.get('/v1/workspaces', { config: { permission: 'workspaces:read' }, schema: { querystring: listQuery, response: { 200: workspaceList } } }, async (request) =>
     workspaces.listWorkspaces(callerOf(request), request.query),
   );
 
-  app.get('/v1/workspaces/:workspace_id', { config: { permission: 'workspaces:read' }, schema: { params: workspaceParams } }, async (request) =>
+  app.get('/v1/workspaces/:workspace_id', { config: { permission: 'workspaces:read' }, schema: { params: workspaceParams, response: { 200: workspaceObject } } }, async (request) =>
     workspaces.getWorkspace(requireWorkspace(request).id),
   );
 
-  app.patch('/v1/workspaces/:workspace_id', { config: { permission: 'workspaces:write' }, schema: { params: workspaceParams, body: updateBody } }, async (request) =>
+  app.patch('/v1/workspaces/:workspace_id', { config: { permission: 'workspaces:write' }, schema: { params: workspaceParams, body: updateBody, response: { 200: workspaceObject } } }, async (request) =>
     workspaces.updateWorkspace(requireWorkspace(request).id, request.body, callerOf(request), callerContext(request)),
   );
 };
