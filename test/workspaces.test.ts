@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { it } from 'node:test';
+import { generateSecret, generateServiceSecret } from '../src/keys/key-format.js';
 import { describeEachBackend, newTenant, serviceClient, uniqueEmail, type Harness } from './harness.js';
 import { inviteAndJoin } from './invite.js';
 
@@ -185,6 +186,8 @@ describeEachBackend('workspaces by external id', (harness) => {
       [{ name: 'x', metadata: ['not', 'an', 'object'] }, 'metadata'],
       [{ name: 'x', metadata: 'text' }, 'metadata'],
       [{ name: 'x', metadata: { a: 'nul\u0000inside' } }, 'metadata'],
+      [{ name: 'x', metadata: { pasted: generateServiceSecret('lk') } }, 'metadata'],
+      [{ name: 'x', external_id: generateSecret('lk', 'live') }, 'external_id'],
       [{ name: 'x', metadata: { deep: JSON.parse('{"a":'.repeat(3000) + '1' + '}'.repeat(3000)) } }, 'metadata'],
       [{ name: '', external_id: externalId() }, 'name'],
       [{ name: 'x', owner: 'me' }, 'owner'],

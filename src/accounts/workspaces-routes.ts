@@ -3,14 +3,15 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerContext, requireSession } from '../http/context.js';
 import { pageQuery } from '../http/pagination.js';
-import { displayName, jsonObject, text, workspaceParams } from '../http/schemas.js';
+import { displayName, holdsKey, jsonObject, text, workspaceParams } from '../http/schemas.js';
 import type { WorkspaceCaller, WorkspacesService } from './workspaces-service.js';
 import { requireWorkspace } from './workspace-scope.js';
 
 /** The SaaS's own id for its customer: opaque text, matched exactly (no trimming, no case folding). */
 const externalId = text(200)
   .pipe(z.string().min(1, 'external_id must not be empty.'))
-  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), { message: 'must not contain control characters (tabs and line breaks included)' });
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), { message: 'must not contain control characters (tabs and line breaks included)' })
+  .refine((value) => !holdsKey(value), { message: 'must not hold an API or service key' });
 /** A workspace's metadata: the SaaS's own facts about its customer, at most 4 KB as JSON. */
 export const MAX_METADATA_BYTES = 4096;
 const metadata = jsonObject(MAX_METADATA_BYTES);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactSecrets } from '../audit/redact.js';
 
 /**
  * Text a person typed: bounded, well-formed Unicode (no lone surrogates) and no control characters,
@@ -46,7 +47,13 @@ export function jsonObject(maxBytes: number) {
       return;
     }
     if (!storableJson(value)) ctx.addIssue({ code: 'custom', message: 'must not contain NUL characters or invalid Unicode' });
+    else if (holdsKey(json)) ctx.addIssue({ code: 'custom', message: 'must not hold an API or service key: it is stored and shown as it is' });
   });
+}
+
+/** Keys are stored only as hashes; one pasted into stored text would undo that. */
+export function holdsKey(text: string): boolean {
+  return redactSecrets(text) !== text;
 }
 
 function storableJson(value: unknown): boolean {
