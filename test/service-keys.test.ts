@@ -2,54 +2,11 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { newId } from '../src/ids.js';
 import { generateSecret, generateServiceSecret } from '../src/keys/key-format.js';
-import { PERMISSIONS, type Permission } from '../src/service-keys/permissions.js';
+import { PERMISSIONS } from '../src/service-keys/permissions.js';
 import { createServiceKeys, SERVICE_KEY_CACHE_MS } from '../src/service-keys/service-keys.js';
+import { BODIES, MANAGEMENT_ROUTES as ROUTES, routeName, urlOf, type Need } from './management-routes.js';
 import { Client, createKey, describeEachBackend, newTenant, serviceClient, uniqueEmail, type Harness, type Reply } from './harness.js';
 import { inviteAndJoin } from './invite.js';
-
-/**
- * Every management route, as PRODUCT.md gives it, and what a service key needs to call it: a permission,
- * `null` (any service key), or `session` (people only: a service key is refused). A literal, independent
- * of src/: the test below compares it with the routes the app registered (every /v1 route is in
- * /openapi.json), so a route added without an entry here, or whose permission changes, fails.
- */
-type Need = Permission | null | 'session';
-const ROUTES: ReadonlyArray<readonly [method: string, path: string, need: Need]> = [
-  ['GET', '/v1/setup', 'session'],
-  ['POST', '/v1/setup', 'session'],
-  ['POST', '/v1/auth/login', 'session'],
-  ['POST', '/v1/auth/logout', 'session'],
-  ['GET', '/v1/auth/me', 'session'],
-  ['GET', '/v1/invitations/{token}', 'session'],
-  ['POST', '/v1/invitations/{token}/accept', 'session'],
-  ['POST', '/v1/workspaces/{workspace_id}/members', 'session'],
-  ['GET', '/v1/workspaces/{workspace_id}/invitations', 'session'],
-  ['DELETE', '/v1/workspaces/{workspace_id}/invitations/{invitation_id}', 'session'],
-  ['GET', '/v1/scopes', null],
-  ['POST', '/v1/workspaces', 'workspaces:write'],
-  ['GET', '/v1/workspaces', 'workspaces:read'],
-  ['GET', '/v1/workspaces/{workspace_id}', 'workspaces:read'],
-  ['PATCH', '/v1/workspaces/{workspace_id}', 'workspaces:write'],
-  ['GET', '/v1/workspaces/{workspace_id}/members', 'workspaces:read'],
-  ['PATCH', '/v1/workspaces/{workspace_id}/members/{user_id}', 'workspaces:write'],
-  ['DELETE', '/v1/workspaces/{workspace_id}/members/{user_id}', 'workspaces:write'],
-  ['POST', '/v1/workspaces/{workspace_id}/demo-data', 'workspaces:write'],
-  ['GET', '/v1/workspaces/{workspace_id}/api-keys', 'keys:read'],
-  ['POST', '/v1/workspaces/{workspace_id}/api-keys', 'keys:write'],
-  ['GET', '/v1/workspaces/{workspace_id}/api-keys/{key_id}', 'keys:read'],
-  ['PATCH', '/v1/workspaces/{workspace_id}/api-keys/{key_id}', 'keys:write'],
-  ['POST', '/v1/workspaces/{workspace_id}/api-keys/{key_id}/rotate', 'keys:write'],
-  ['POST', '/v1/workspaces/{workspace_id}/api-keys/{key_id}/secrets/{secret_id}/revoke', 'keys:write'],
-  ['DELETE', '/v1/workspaces/{workspace_id}/api-keys/{key_id}', 'keys:write'],
-  ['GET', '/v1/workspaces/{workspace_id}/api-keys/{key_id}/usage', 'audit:read'],
-  ['GET', '/v1/workspaces/{workspace_id}/audit-events', 'audit:read'],
-  ['GET', '/v1/workspaces/{workspace_id}/audit-events/export', 'audit:read'],
-  ['GET', '/v1/workspaces/{workspace_id}/audit-events/{event_id}', 'audit:read'],
-  ['GET', '/v1/workspaces/{workspace_id}/management-events', 'audit:read'],
-  ['GET', '/v1/workspaces/{workspace_id}/anomalies', 'audit:read'],
-];
-
-const routeName = (method: string, path: string) => `${method} ${path}`;
 
 /** Real ids for every path parameter, in one fresh workspace, and the status each route answers with them. */
 interface Fixture {
@@ -73,22 +30,6 @@ async function fixture(h: Harness): Promise<Fixture> {
   };
 }
 
-function urlOf(path: string, f: Fixture): string {
-  return path.replace(/\{(\w+)\}/g, (_m, name: string) => f.ids[name] ?? `missing-${name}`);
-}
-
-/** A body each route accepts (in table order: the member's role changes before they are removed, the key is rotated before its first secret is revoked and before it is revoked). */
-const BODIES: Record<string, unknown> = {
-  'POST /v1/workspaces': { name: 'Made by a service key' },
-  'PATCH /v1/workspaces/{workspace_id}': { name: 'Renamed by a service key' },
-  'PATCH /v1/workspaces/{workspace_id}/members/{user_id}': { role: 'admin' },
-  'POST /v1/workspaces/{workspace_id}/api-keys': { name: 'svc-made', scopes: ['tickets:read'] },
-  'PATCH /v1/workspaces/{workspace_id}/api-keys/{key_id}': { name: 'renamed' },
-  'POST /v1/setup': { email: 'x@example.com', password: 'long enough password', workspace_name: 'x' },
-  'POST /v1/auth/login': { email: 'x@example.com', password: 'long enough password' },
-  'POST /v1/workspaces/{workspace_id}/members': { email: 'x@example.com', role: 'admin' },
-};
-
 /** What a route answers a key that may call it, with the fixture's ids (the event id is made up: 404). */
 const EXPECTED: Record<string, number> = {
   'POST /v1/workspaces': 201,
@@ -99,7 +40,7 @@ const EXPECTED: Record<string, number> = {
 
 function call(client: Client, method: string, path: string, f: Fixture): Promise<Reply> {
   const body = BODIES[routeName(method, path)];
-  return client.request(method as 'GET', urlOf(path, f), body);
+  return client.request(method as 'GET', urlOf(path, f.ids), body);
 }
 
 describeEachBackend('service keys on the management API', (harness) => {
