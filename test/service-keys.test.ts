@@ -164,6 +164,25 @@ describeEachBackend('service keys on the management API', (harness) => {
     assert.ok(Date.now() - revokedAt <= SERVICE_KEY_CACHE_MS + 1_000);
   });
 
+  it('trusts a resolved key for the cache time only: a revoke elsewhere is seen after it, one in the same instance at once', async () => {
+    const h = harness();
+    let t = 1_000_000;
+    const server = createServiceKeys({ db: h.db, keyPrefix: h.config.keyPrefix, now: () => t });
+    const cli = createServiceKeys({ db: h.db, keyPrefix: h.config.keyPrefix, now: () => t });
+    const { serviceKey, secret } = await cli.create({ name: 'cached', permissions: ['keys:read'], workspaceIds: null });
+    assert.equal((await server.resolve(secret))?.id, serviceKey.id);
+    await cli.revoke(serviceKey.id);
+    t += SERVICE_KEY_CACHE_MS - 1;
+    assert.equal((await server.resolve(secret))?.id, serviceKey.id, 'within the cache time, another process’s revoke is not seen yet');
+    t += 1;
+    assert.equal(await server.resolve(secret), null, 'past it, the key is refused');
+
+    const second = await server.create({ name: 'in-process', permissions: ['keys:read'], workspaceIds: null });
+    assert.equal((await server.resolve(second.secret))?.id, second.serviceKey.id);
+    await server.revoke(second.serviceKey.id);
+    assert.equal(await server.resolve(second.secret), null, 'the revoking instance drops its cache');
+  });
+
   it('records Latchkey-On-Behalf-Of beside the service key in the management log, and refuses one over 200 characters', async () => {
     const h = harness();
     const owner = await newTenant(h);
