@@ -21,13 +21,14 @@ export const ERRORS = {
   not_found: { status: 404, type: 'not_found_error' },
   already_set_up: { status: 409, type: 'conflict_error' },
   conflict: { status: 409, type: 'conflict_error' },
-  external_id_taken: { status: 409, type: 'conflict_error' },
+  // `workspace_id`: the workspace that holds the external id.
+  external_id_taken: { status: 409, type: 'conflict_error', fields: ['workspace_id'] },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
   internal_error: { status: 500, type: 'api_error' },
   service_unavailable: { status: 503, type: 'api_error' },
-} as const satisfies Record<string, { status: number; type: string }>;
+} as const satisfies Record<string, { status: number; type: string; fields?: readonly string[] }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
