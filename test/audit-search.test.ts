@@ -340,7 +340,7 @@ interface ManagementEventJson {
   id: string;
   object: string;
   action: string;
-  actor: { id: string; email: string } | null;
+  actor: { type: string; id: string; email: string | null } | null;
   target: { type: string; id: string } | null;
   details: Record<string, unknown>;
   [field: string]: unknown;
