@@ -12,7 +12,10 @@ export type NewKey = Omit<Insertable<ApiKeysTable>, 'created_at' | 'revoked_at' 
 
 export type NewSecret = Pick<Insertable<ApiKeySecretsTable>, 'id' | 'key_id' | 'version' | 'secret_hash' | 'prefix'>;
 
-export type KeyChanges = Partial<Pick<ApiKeyRow, 'name' | 'scopes' | 'rate_limit_per_minute' | 'rate_limit_per_hour' | 'ip_allowlist' | 'prefix'>>;
+export type KeyChanges = Partial<Pick<ApiKeyRow, 'name' | 'scopes' | 'rate_limit_per_minute' | 'rate_limit_per_hour' | 'ip_allowlist' | 'prefix' | 'expires_at'>> & {
+  /** JSON text, as the jsonb column takes it. */
+  meta?: string;
+};
 
 function keysWithCreator(ex: Executor) {
   return ex
