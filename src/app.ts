@@ -42,6 +42,7 @@ import { createRedisStore } from './ratelimit/redis-store.js';
 import type { RateLimitStore } from './ratelimit/store.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { consoleStatic } from './console-static.js';
+import { verifyRoutes } from './verify/verify-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -216,19 +217,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  // The management API: one encapsulated context with its own session and workspace checks.
-  await app.register(async (management) => {
-    await management.register(sessionPlugin, { accounts, serviceKeys, cookieSecure: config.cookieSecure });
-    await management.register(workspaceScope, { accounts });
-    await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
-    await management.register(invitationsRoutes, { invitations, cookieSecure: config.cookieSecure });
-    await management.register(keysRoutes, { keys });
-    await management.register(demoDataRoutes, { db, now });
-    await management.register(auditRoutes, { db, now, payloadDays: config.auditPayloadDays });
-    await management.register(usageRoutes, { db, now });
-  });
-
-  // The protected API: every route behind an API key, its scope declared on the route.
+  // One authenticator for every door that takes an API key: /api/v1 and verify.
   const authenticator = createAuthenticator({
     db,
     repo: keysRepo,
@@ -240,6 +229,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now,
     onLookup: countLookup,
   });
+
+  // The management API: one encapsulated context with its own session and workspace checks.
+  await app.register(async (management) => {
+    await management.register(sessionPlugin, { accounts, serviceKeys, cookieSecure: config.cookieSecure });
+    await management.register(workspaceScope, { accounts });
+    await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
+    await management.register(invitationsRoutes, { invitations, cookieSecure: config.cookieSecure });
+    await management.register(keysRoutes, { keys });
+    await management.register(demoDataRoutes, { db, now });
+    await management.register(auditRoutes, { db, now, payloadDays: config.auditPayloadDays });
+    await management.register(usageRoutes, { db, now });
+    await management.register(verifyRoutes, { authenticator, product: config.product, now });
+  });
+
+  // The protected API: every route behind an API key, its scope declared on the route.
   await app.register(async (api) => {
     await api.register(apiAuth, { authenticator });
     await api.register(currentKeyRoutes, { keys });

@@ -21,10 +21,15 @@ export async function registerOpenApi(app: FastifyInstance, keyPrefix: string): 
           'Errors are {"error": {"type", "code", "message", "request_id"}}.',
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A Latchkey API key' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'A Latchkey API key' },
+          serviceKey: { type: 'http', scheme: 'bearer', description: `A service key (${keyPrefix}_svc_…), from \`latchkey create-service-key\`` },
+        },
       },
     },
     transform: (document) => {
+      // A management route that declares its own `security` (verify) is documented as it declares it.
+      if (document.url.startsWith('/v1/') && (document.schema as { security?: unknown } | undefined)?.security) return jsonSchemaTransform(document);
       if (!document.url.startsWith('/api/v1')) return { schema: { hide: true } as FastifySchema, url: document.url };
       const scope = (document.route.config as { scope?: string | null } | undefined)?.scope ?? null;
       const transformed = jsonSchemaTransform(document);
