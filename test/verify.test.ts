@@ -313,6 +313,8 @@ describeEachBackend('POST /v1/keys/verify', (harness) => {
       }
       const notJson = await svc.request('POST', VERIFY, '{"key":', {});
       assert.deepEqual([notJson.status, notJson.body.error.code], [400, 'invalid_request']);
+      const logs = h.logs.join('');
+      assert.ok(!logs.includes(key.secret) && !logs.includes(svc.secret), 'no secret in the logs');
       assert.equal((await verify(svc, { key: key.secret })).body.rate_limit.remaining, 4, 'no refused body took from the rate limit');
     } finally {
       back();
