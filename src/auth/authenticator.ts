@@ -225,7 +225,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   ): Authenticated | Promise<Authenticated> {
     const now = deps.now();
     // No key, or not one of ours, counts against the source IP as a made-up key does: without it, a
-      // flood of such calls would cost nothing and write an audit event each.
+    // flood of such calls would cost nothing and write an audit event each.
     if (!token) return unrecognised(sourceIp, now, attempt, unauthorized('missing_api_key', 'Send your API key as Authorization: Bearer <key>.'));
     // Every key of ours has the same length: anything else is refused before it costs a hash.
     if (token.length !== keyLength) return unrecognised(sourceIp, now, attempt, unauthorized('invalid_api_key', INVALID_KEY));
