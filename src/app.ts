@@ -169,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     defaultCeilingPerMinute: config.defaultCeilingPerMinute,
     now,
     loginThrottle: createLoginThrottle(rateLimits),
+    onKeyChanged: (keyId) => bus.publish(keyId),
   });
   const invitations = createInvitationsService({
     db,
