@@ -8,10 +8,10 @@ import { freePort, startServer, type RunningServer } from './process.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
-function transcript(): string {
+function transcript(name = 'transcript'): string {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const block = /<!-- transcript:start -->\s*```bash\n([\s\S]*?)```\s*<!-- transcript:end -->/.exec(readme);
-  if (!block?.[1]) throw new Error('README has no transcript block');
+  const block = new RegExp(`<!-- ${name}:start -->\\s*\`\`\`bash\\n([\\s\\S]*?)\`\`\`\\s*<!-- ${name}:end -->`).exec(readme);
+  if (!block?.[1]) throw new Error(`README has no ${name} block`);
   return block[1];
 }
 
@@ -55,5 +55,38 @@ describe('the README, as a newcomer runs it', () => {
       assert.ok(match, `transcript output lacks ${step} after what came before:\n${out}`);
       rest = rest.slice(match.index + match[0].length);
     }
+  });
+});
+
+describe('the README\'s quick start for your own API, as written', () => {
+  let server: RunningServer;
+  let dir: string;
+  let serviceKey: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'latchkey-own-api-'));
+    const env = { ...process.env, DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn' };
+    // The setup block runs where a newcomer runs it, the repository's root (npm run cli, the product file's path).
+    const setup = spawnSync('bash', ['-c', `set -euo pipefail\n${transcript('own-api-setup')}\necho "SVC=$SVC"`], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(setup.status, 0, `setup failed:\n${setup.stdout}\n${setup.stderr}`);
+    serviceKey = /^SVC=(acme_svc_[0-9A-Za-z]{36})$/m.exec(setup.stdout)?.[1] ?? '';
+    assert.ok(serviceKey, `no acme_svc_ key printed:\n${setup.stdout}`);
+    server = await startServer('npm', ['start', '--silent'], { DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn', PRODUCT_FILE: 'docs/examples/acme.product.yaml' }, await freePort());
+  });
+
+  after(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a service key makes a workspace by external id and a key with meta, and verify answers for it', () => {
+    const script = transcript('own-api').replaceAll('http://localhost:3000', server.url);
+    const run = spawnSync('bash', ['-c', `set -euo pipefail\n${script}`], { cwd: dir, env: { ...process.env, SVC: serviceKey }, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, `quick start failed:\n${run.stdout}\n${run.stderr}\n${server.output()}`);
+    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(lines.length, 2, run.stdout);
+    assert.deepEqual({ ...lines[0], workspace: { ...(lines[0]!.workspace as object), id: 'ws' } }, { valid: true, code: 'valid', workspace: { id: 'ws', external_id: 'acme-42' }, meta: { plan: 'pro' } });
+    assert.match((lines[0]!.workspace as { id: string }).id, /^ws_/);
+    assert.deepEqual(lines[1], { valid: false, code: 'insufficient_scope', missing_scopes: ['deals:write'] });
   });
 });

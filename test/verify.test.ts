@@ -338,7 +338,7 @@ describeEachBackend('POST /v1/keys/verify', (harness) => {
     const h = harness();
     const doc = (await h.app.inject({ url: '/openapi.json' })).json();
     const op = doc.paths[VERIFY].post;
-    assert.deepEqual(op.security, [{ serviceKey: [] }]);
+    assert.deepEqual(op.security, [{ serviceKey: ['keys:verify'] }]);
     assert.ok(doc.components.securitySchemes.serviceKey);
     const body = op.requestBody.content['application/json'].schema;
     assert.deepEqual([...body.required].sort(), ['client_ip', 'key']);
