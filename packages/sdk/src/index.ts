@@ -1,0 +1,55 @@
+import type { RequestHandler } from 'express';
+import type { MiddlewareHandler } from 'hono';
+import { expressMiddleware } from './express.js';
+import { fastifyHook, type FastifyLatchkeyHook } from './fastify.js';
+import { createGuard, type GuardOptions } from './guard.js';
+import { honoMiddleware, type ClientIp, type LatchkeyEnv } from './hono.js';
+import { createVerifier, type VerifierOptions, type VerifyAnswer, type VerifyRequest } from './verify.js';
+
+export { createClient, type ClientOptions, type LatchkeyClient, type paths, type components } from './client.js';
+export { decide, bearerToken, type Decision, type ErrorBody, type GuardOptions, type RequestFacts, type VerifiedKey } from './guard.js';
+export { LatchkeyError, type VerifyAnswer, type VerifyRequest, DEFAULT_TIMEOUT_MS } from './verify.js';
+export { LatchkeyUnavailableError } from './transport.js';
+export type { FastifyLatchkeyHook } from './fastify.js';
+export { nodeServerClientIp, type LatchkeyEnv, type ClientIp } from './hono.js';
+
+export interface LatchkeyOptions extends VerifierOptions {
+  /**
+   * Told about every verify call that could not be made (Latchkey away, too slow, or refusing the service
+   * key). The request is refused either way; this is for your logs. Default: one line on stderr.
+   */
+  onError?: (error: Error) => void;
+}
+
+function defaultOnError(error: Error): void {
+  process.stderr.write(`@latchkey/sdk: ${error.name}: ${error.message}\n`);
+}
+
+/**
+ * Latchkey for your API: `verify()` and the middleware of Express, Fastify and Hono, sharing one verify
+ * connection pool. Each middleware refuses exactly as Latchkey's own API does, and fails closed.
+ */
+export interface Latchkey {
+  /** POST /v1/keys/verify: Latchkey's answer for a key and what the call needs. */
+  verify(request: VerifyRequest): Promise<VerifyAnswer>;
+  /** Express 5 middleware: `app.get('/v1/invoices', latchkey.express({ scope: 'invoices:read' }), handler)`. */
+  express(options?: GuardOptions): RequestHandler;
+  /** A Fastify 5 onRequest hook: `app.get('/v1/invoices', { onRequest: latchkey.fastify({ scope }) }, handler)`. */
+  fastify(options?: GuardOptions): FastifyLatchkeyHook;
+  /** Hono 4 middleware: `app.get('/v1/invoices', latchkey.hono({ scope }), handler)`; then `c.get('latchkey')`. */
+  hono(options?: GuardOptions & { clientIp?: ClientIp }): MiddlewareHandler<LatchkeyEnv>;
+  /** Closes the kept-alive connections to Latchkey (at shutdown). */
+  close(): void;
+}
+
+export function createLatchkey(options: LatchkeyOptions): Latchkey {
+  const verifier = createVerifier(options);
+  const onError = options.onError ?? defaultOnError;
+  return {
+    verify: verifier.verify,
+    express: (guard = {}) => expressMiddleware(createGuard(verifier, guard, onError)),
+    fastify: (guard = {}) => fastifyHook(createGuard(verifier, guard, onError)),
+    hono: (guard = {}) => honoMiddleware(createGuard(verifier, guard, onError), guard.clientIp),
+    close: verifier.close,
+  };
+}
