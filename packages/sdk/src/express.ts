@@ -1,16 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Guard, VerifiedKey } from './guard.js';
 
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own way to add to its Request
-  namespace Express {
-    interface Request {
-      /** The key Latchkey verified for this request (set by latchkey.express()). */
-      latchkey?: VerifiedKey;
-    }
-  }
-}
-
 /** Express 5 middleware: `req.ip` is the client (Express's `trust proxy` setting applies). */
 export function expressMiddleware(guard: Guard): RequestHandler {
   return function latchkey(req: Request, res: Response, next: NextFunction): void {

@@ -1,13 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Guard, VerifiedKey } from './guard.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The key Latchkey verified for this request (set by latchkey.fastify()). */
-    latchkey?: VerifiedKey;
-  }
-}
-
 export type FastifyLatchkeyHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
 /**

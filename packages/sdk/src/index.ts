@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { MiddlewareHandler } from 'hono';
 import { expressMiddleware } from './express.js';
 import { fastifyHook, type FastifyLatchkeyHook } from './fastify.js';
-import { createGuard, type GuardOptions } from './guard.js';
+import { createGuard, type GuardOptions, type VerifiedKey } from './guard.js';
 import { honoMiddleware, type ClientIp, type LatchkeyEnv } from './hono.js';
 import { createVerifier, type VerifierOptions, type VerifyAnswer, type VerifyRequest } from './verify.js';
 
@@ -12,6 +12,23 @@ export { LatchkeyError, type VerifyAnswer, type VerifyRequest, DEFAULT_TIMEOUT_M
 export { LatchkeyUnavailableError } from './transport.js';
 export type { FastifyLatchkeyHook } from './fastify.js';
 export { nodeServerClientIp, type LatchkeyEnv, type ClientIp } from './hono.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own way to add to its Request
+  namespace Express {
+    interface Request {
+      /** The key Latchkey verified for this request (set by latchkey.express()). */
+      latchkey?: VerifiedKey;
+    }
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The key Latchkey verified for this request (set by latchkey.fastify()). */
+    latchkey?: VerifiedKey;
+  }
+}
 
 export interface LatchkeyOptions extends VerifierOptions {
   /**
