@@ -7,12 +7,14 @@ import { bearerToken, decide, type VerifyAnswer } from '../packages/sdk/src/inde
 const LIMIT = { limit: 60, remaining: 41, reset: 1796281200 };
 const LIMIT_HEADERS = { 'X-RateLimit-Limit': '60', 'X-RateLimit-Remaining': '41', 'X-RateLimit-Reset': '1796281200' };
 
-function answer(fields: Partial<VerifyAnswer>): VerifyAnswer {
-  return { valid: false, code: 'invalid_api_key', message: 'The API key is not valid.', request_id: 'req_abc', rate_limit: null, retry_after: null, ...fields } as VerifyAnswer;
+/** An answer as Latchkey sends it; `code` may be one this SDK does not know yet (a newer server). */
+function answer(fields: Omit<Partial<VerifyAnswer>, 'code'> & { code?: string }): VerifyAnswer {
+  return { valid: false, code: 'invalid_api_key', message: 'The API key is not valid.', request_id: 'req_abc', retry_after: null, ...fields } as unknown as VerifyAnswer;
 }
 
 describe('@latchkey/sdk decide()', () => {
   const refusals: Array<{ code: string; fields?: Partial<VerifyAnswer>; status: number; type: string; headers: Record<string, string> }> = [
+    { code: 'missing_api_key', status: 401, type: 'authentication_error', headers: { 'WWW-Authenticate': 'Bearer realm="latchkey"' } },
     { code: 'invalid_api_key', status: 401, type: 'authentication_error', headers: { 'WWW-Authenticate': 'Bearer realm="latchkey", error="invalid_token", error_description="m"' } },
     { code: 'api_key_revoked', status: 401, type: 'authentication_error', headers: { 'WWW-Authenticate': 'Bearer realm="latchkey", error="invalid_token", error_description="m"' } },
     { code: 'api_key_expired', status: 401, type: 'authentication_error', headers: { 'WWW-Authenticate': 'Bearer realm="latchkey", error="invalid_token", error_description="m"' } },

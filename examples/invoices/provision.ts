@@ -8,7 +8,15 @@
  *       --key-name "acme erp sync" --scopes invoices:read,invoices:write --plan pro
  */
 import { parseArgs } from 'node:util';
-import { createClient } from '@latchkey/sdk';
+import { createClient, type ErrorBody } from '@latchkey/sdk';
+
+/** The created key as Latchkey answers it (its create route documents no response schema yet, so it is not in the generated types). */
+interface CreatedKey {
+  id: string;
+  prefix: string;
+  scopes: string[];
+  secret: string;
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -37,7 +45,8 @@ const latchkey = createClient({ baseUrl, serviceKey, onBehalfOf: 'provision scri
 async function workspaceFor(externalId: string, name: string): Promise<string> {
   const created = await latchkey.POST('/v1/workspaces', { body: { name, external_id: externalId } });
   if (created.data) return created.data.id;
-  if (created.error?.error.code !== 'external_id_taken') fail(`creating the workspace: ${created.response.status} ${JSON.stringify(created.error)}`);
+  const refusal = created.error as ErrorBody | undefined;
+  if (refusal?.error.code !== 'external_id_taken') fail(`creating the workspace: ${created.response.status} ${refusal?.error.code ?? ''}`);
   const found = await latchkey.GET('/v1/workspaces', { params: { query: { external_id: externalId } } });
   const existing = found.data?.data[0];
   if (!existing) fail(`the workspace of ${externalId} exists but could not be read: ${found.response.status}`);
@@ -45,7 +54,7 @@ async function workspaceFor(externalId: string, name: string): Promise<string> {
 }
 
 const workspaceId = await workspaceFor(account, args.name ?? account);
-const key = await latchkey.POST('/v1/workspaces/{workspace_id}/api-keys', {
+const answer = await latchkey.POST('/v1/workspaces/{workspace_id}/api-keys', {
   params: { path: { workspace_id: workspaceId } },
   body: {
     name: args['key-name'],
@@ -54,6 +63,7 @@ const key = await latchkey.POST('/v1/workspaces/{workspace_id}/api-keys', {
     meta: { plan: args.plan, account },
   },
 });
-if (!key.data) fail(`creating the key: ${key.response.status} ${JSON.stringify(key.error)}`);
-process.stderr.write(`workspace ${workspaceId} (${account}); key ${key.data.id} ${key.data.prefix} with ${key.data.scopes.join(', ')}\n`);
-process.stdout.write(`${key.data.secret}\n`);
+if (answer.response.status !== 201) fail(`creating the key: ${answer.response.status} ${(answer.error as ErrorBody | undefined)?.error.code ?? ''}`);
+const key = answer.data as unknown as CreatedKey;
+process.stderr.write(`workspace ${workspaceId} (${account}); key ${key.id} ${key.prefix} with ${key.scopes.join(', ')}\n`);
+process.stdout.write(`${key.secret}\n`);

@@ -50,6 +50,8 @@ const REALM = 'Bearer realm="latchkey"';
 export const UNAVAILABLE_RETRY_AFTER = 2;
 /** Longer paths are cut: the path is for the audit log, and the verify body has a bound. */
 const MAX_PATH = 1000;
+/** Verify takes keys up to this length; a longer token is no key of ours either way, and is refused as such. */
+const MAX_KEY = 512;
 
 /** The token of `Authorization: Bearer <token>` (RFC 6750), as Latchkey reads it; null when there is none. */
 export function bearerToken(header: string | string[] | undefined): string | null {
@@ -88,6 +90,9 @@ export function decide(answer: VerifyAnswer, scopes: readonly string[]): Decisio
   if (code === 'insufficient_scope') {
     const missing = answer.missing_scopes && answer.missing_scopes.length > 0 ? answer.missing_scopes : scopes;
     headers['WWW-Authenticate'] = `${REALM}, error="insufficient_scope", scope="${quoted(missing.join(' '))}"`;
+  } else if (code === 'missing_api_key') {
+    // RFC 6750 §3: no error attribute when the request carried no credentials at all.
+    headers['WWW-Authenticate'] = REALM;
   } else if (status === 401) {
     headers['WWW-Authenticate'] = `${REALM}, error="invalid_token", error_description="${quoted(answer.message)}"`;
   }
@@ -130,13 +135,17 @@ export function createGuard(verifier: Pick<Verifier, 'verify'>, options: GuardOp
   if (!Number.isInteger(cost) || cost < 1) throw new TypeError('latchkey: cost must be an integer of at least 1');
 
   return async function guard(request) {
-    const key = bearerToken(request.authorization);
-    if (key === null) {
-      return refusal('missing_api_key', 'Send your API key as Authorization: Bearer <key>.', localRequestId(), { 'WWW-Authenticate': REALM });
-    }
+    // No key is asked about too (as ""): Latchkey answers missing_api_key, counts it against the client's
+    // failure budget and writes its audit event, as /api/v1 does for a call without a key.
+    const key = (bearerToken(request.authorization) ?? '').slice(0, MAX_KEY);
     const path = (request.url.split('?')[0] ?? '/').slice(0, MAX_PATH);
     const ip = plainIp(request.ip);
-    const body: VerifyRequest = { key, scopes, method: request.method.toUpperCase(), path, ...(cost === 1 ? {} : { cost }), ...(ip ? { client_ip: ip } : {}) };
+    if (!ip) {
+      // Latchkey needs the address (allowlists, the failure budget): without it, refuse rather than guess.
+      onError(new Error("latchkey: the client's IP address is unknown (Hono outside @hono/node-server: pass clientIp)"));
+      return refusal('internal_error', 'The API could not check the API key. Quote the request id if you contact support.', localRequestId());
+    }
+    const body: VerifyRequest = { key, scopes, client_ip: ip, method: request.method.toUpperCase(), path, ...(cost === 1 ? {} : { cost }) };
     try {
       return decide(await verifier.verify(body), scopes);
     } catch (error) {
