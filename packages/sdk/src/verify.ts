@@ -32,9 +32,11 @@ export const DEFAULT_TIMEOUT_MS = 2000;
  * LatchkeyUnavailableError when Latchkey cannot be asked, and LatchkeyError when it refuses the call itself.
  */
 export function createVerifier(options: VerifierOptions) {
+  // It goes into a header line as it is: a line break in it would be a header of its own.
+  if (typeof options.serviceKey !== 'string' || !/^[\x21-\x7e]{1,512}$/.test(options.serviceKey)) throw new TypeError('latchkey: serviceKey must be a service key ({brand}_svc_…)');
   const transport: Transport = createTransport(options.baseUrl);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const headers = { authorization: `Bearer ${options.serviceKey}`, accept: 'application/json' };
+  const headers = { Authorization: `Bearer ${options.serviceKey}`, Accept: 'application/json' };
 
   async function verify(request: VerifyRequest): Promise<VerifyAnswer> {
     const answer = await transport.post('/v1/keys/verify', headers, JSON.stringify(request), timeoutMs);
