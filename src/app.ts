@@ -42,6 +42,7 @@ import { createRedisStore } from './ratelimit/redis-store.js';
 import type { RateLimitStore } from './ratelimit/store.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { consoleStatic } from './console-static.js';
+import { productRoutes } from './product/product-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -102,7 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
 
-  await registerOpenApi(app, config.keyPrefix);
+  await registerOpenApi(app, config.keyPrefix, config.product);
 
   const cache = new KeyCache();
   const metrics = createMetrics({ cacheTrusted: () => cache.trusted, cacheSize: () => cache.size });
@@ -183,6 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     repo: keysRepo,
     workspaces: accountsRepo,
     keyPrefix: config.keyPrefix,
+    catalog: config.product,
     defaultRateLimitPerMinute: config.defaultRateLimitPerMinute,
     now,
   });
@@ -222,6 +224,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await management.register(workspaceScope, { accounts });
     await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
     await management.register(invitationsRoutes, { invitations, cookieSecure: config.cookieSecure });
+    await management.register(productRoutes, { product: config.product });
     await management.register(keysRoutes, { keys });
     await management.register(demoDataRoutes, { db, now });
     await management.register(auditRoutes, { db, now, payloadDays: config.auditPayloadDays });
@@ -236,14 +239,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimits,
     usage,
     keyPrefix: config.keyPrefix,
+    isScope: config.product.isScope,
     authFailuresPerMinute: AUTH_FAILURES_PER_MINUTE,
     now,
     onLookup: countLookup,
   });
   await app.register(async (api) => {
     await api.register(apiAuth, { authenticator });
-    await api.register(currentKeyRoutes, { keys });
-    await api.register(apiRoutes, { db, now });
+    await api.register(currentKeyRoutes, { keys, selfRotation: config.product.isScope('keys:rotate_self') });
+    // The reference product's own resources; a product file's API lives behind verify, the SDK or the gateway.
+    if (config.product.reference) await api.register(apiRoutes, { db, now });
   });
 
   // The console: the built single-page app at `/`, talking to the management API above.

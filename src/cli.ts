@@ -100,6 +100,7 @@ async function withKeys<T>(installation: Installation, fn: (keys: KeysService) =
       repo: createKeysRepo(),
       workspaces: createAccountsRepo(),
       keyPrefix: installation.config.keyPrefix,
+      catalog: installation.config.product,
       defaultRateLimitPerMinute: installation.config.defaultRateLimitPerMinute,
       now: () => new Date(),
     });

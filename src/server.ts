@@ -2,6 +2,7 @@ import { buildApp, type AppDeps } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { migrateToLatest } from './db/migrate.js';
+import { warnOfInertScopes } from './product/inert-scopes.js';
 import { connectRedis } from './redis.js';
 
 /**
@@ -14,6 +15,7 @@ export async function serve(overrides: Pick<AppDeps, 'audit'> = {}): Promise<voi
   await migrateToLatest(db);
   const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
   const app = await buildApp({ config, db, ...(redis ? { redis } : {}), ...overrides });
+  await warnOfInertScopes(db, config.product, app.log);
 
   let closing = false;
   const shutdown = async (signal: string) => {

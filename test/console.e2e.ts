@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { describeOrSkip } from './skip.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort, startServer, type RunningServer } from './process.js';
@@ -74,7 +74,7 @@ describeOrSkip('the console, end to end in Chromium', { skip: missing ?? false }
     return me.workspaces[0]!.id;
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, animations: 'disabled', caret: 'hide' });
+  const shot = (page: Page, name: string, fullPage = false) => page.screenshot({ path: `${SHOTS}/${name}.png`, animations: 'disabled', caret: 'hide', fullPage });
 
   async function callApi(secret: string, path = '/api/v1/conversations?limit=2'): Promise<number> {
     const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${secret}` } });
@@ -294,5 +294,153 @@ describeOrSkip('the console, end to end in Chromium', { skip: missing ?? false }
     await remove.getByRole('button', { name: 'Remove member' }).click();
     await page.getByRole('status').filter({ hasText: `${MEMBER.email} was removed.` }).waitFor();
     await eventually(async () => (await page.getByLabel(`Role of ${MEMBER.email}`).count()) === 0, 'the removed member is still listed');
+  });
+
+  describe('a deployment with its own product file (docs/examples/acme.product.yaml)', () => {
+    let acme: RunningServer;
+    const ACME_OWNER = { email: 'owner@acme.example', password: 'acme owner password', workspace: 'Acme CRM customers' };
+
+    before(async () => {
+      acme = await startServer(
+        'node',
+        ['dist/main.js'],
+        { DATA_DIR: join(dir, 'acme-data'), LOG_LEVEL: 'warn', PRODUCT_FILE: 'docs/examples/acme.product.yaml' },
+        await freePort(),
+      );
+    });
+
+    after(async () => {
+      await acme?.stop();
+    });
+
+    /** Signs the Acme owner in (setting the installation up on the first call) on a new page of this width. */
+    async function acmePage(viewport: { width: number; height: number }): Promise<Page> {
+      const page = await newPage(viewport);
+      await page.goto(acme.url);
+      const setup = page.getByRole('heading', { name: 'Set up Acme CRM' });
+      const signIn = page.getByRole('heading', { name: 'Sign in to Acme CRM' });
+      await setup.or(signIn).waitFor();
+      if (await setup.isVisible()) {
+        await page.getByLabel('Email').fill(ACME_OWNER.email);
+        await page.getByLabel('Password').fill(ACME_OWNER.password);
+        await page.getByLabel('Workspace name').fill(ACME_OWNER.workspace);
+        await page.getByRole('button', { name: 'Create owner and workspace' }).click();
+      } else {
+        await page.getByLabel('Email').fill(ACME_OWNER.email);
+        await page.getByLabel('Password').fill(ACME_OWNER.password);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+      }
+      await page.getByRole('heading', { name: 'API keys' }).waitFor();
+      return page;
+    }
+
+    /** A key made through the management API, as the signed-in page's session (cookie and CSRF token). */
+    async function createKeyByApi(page: Page, body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }> {
+      const me = (await (await page.request.get(`${acme.url}/v1/auth/me`)).json()) as { csrf_token: string; workspaces: Array<{ id: string }> };
+      const response = await page.request.post(`${acme.url}/v1/workspaces/${me.workspaces[0]!.id}/api-keys`, {
+        headers: { 'x-csrf-token': me.csrf_token },
+        data: body,
+      });
+      return { status: response.status(), json: (await response.json()) as Record<string, unknown> };
+    }
+
+    it('names the product in the shell, lists its catalog by group, and checks metadata before sending it', { timeout: 120_000 }, async () => {
+      const page = await acmePage({ width: 1440, height: 900 });
+      assert.equal((await page.locator('.brand').innerText()).trim(), 'Acme CRM');
+      assert.equal(await page.title(), 'Acme CRM console');
+
+      await page.getByRole('button', { name: '+ New API key' }).click();
+      const form = page.getByRole('dialog', { name: 'New API key' });
+      for (const group of ['Contacts', 'Deals', 'API keys']) await form.getByRole('group', { name: group }).waitFor();
+      assert.equal(await form.getByRole('checkbox', { name: /conversations:read/ }).count(), 0, 'no reference scope');
+      assert.match(await form.getByRole('group', { name: 'Deals' }).innerText(), /deals:write[\s\S]*Create deals and move them between stages/);
+      await form.getByLabel('Name').fill('billing-sync');
+      await form.getByRole('checkbox', { name: /contacts:read/ }).check();
+      await form.getByRole('checkbox', { name: /deals:write/ }).check();
+
+      // Metadata that is not a JSON object, or over 4 KB, is refused under its field before any request.
+      const meta = form.getByLabel('Metadata (optional)');
+      await meta.fill('["cus_42"]');
+      await form.getByRole('button', { name: 'Create' }).click();
+      await form.locator('.field.invalid').filter({ hasText: 'must be a JSON object' }).waitFor();
+      await meta.fill(JSON.stringify({ note: 'x'.repeat(4100) }));
+      await form.getByRole('button', { name: 'Create' }).click();
+      await form.locator('.field.invalid').filter({ hasText: 'at most 4 KB' }).waitFor();
+      await meta.fill('{"customer_id": "cus_42"');
+      await form.getByRole('button', { name: 'Create' }).click();
+      await form.locator('.field.invalid').filter({ hasText: 'valid JSON' }).waitFor();
+      await shot(page, '18-product-new-key-form');
+      await meta.fill('');
+      await form.getByRole('button', { name: 'Create' }).click();
+      const shown = page.getByRole('alertdialog', { name: 'API key billing-sync created' });
+      assert.match(await shown.getByLabel('Secret key').inputValue(), /^acme_live_/);
+      await shown.getByRole('button', { name: 'Copy' }).click();
+      await shown.getByRole('button', { name: 'I have stored the key' }).click();
+      await page.getByRole('row', { name: /billing-sync/ }).waitFor();
+
+      // The narrow screen: the same form, its expiry and metadata fields.
+      const phone = await acmePage({ width: 390, height: 844 });
+      await phone.getByRole('button', { name: '+ New API key' }).click();
+      const narrow = phone.getByRole('dialog', { name: 'New API key' });
+      await narrow.getByLabel('Metadata (optional)').fill('{\n  "customer_id": "cus_42"\n}');
+      await narrow.getByLabel('Expires (optional)').scrollIntoViewIfNeeded();
+      await shot(phone, '23-product-new-key-form-narrow');
+    });
+
+    it('shows and edits a key\'s metadata and expiry; a key past its expiry reads Expired in the list', { timeout: 120_000 }, async (t) => {
+      const page = await acmePage({ width: 1440, height: 900 });
+      // The key API's meta and expires_at come from a sibling change; without them there is nothing to show.
+      const probe = await createKeyByApi(page, { name: 'nightly-report', scopes: ['deals:read'], meta: { plan: 'pro' }, expires_at: new Date(Date.now() + 3_000).toISOString() });
+      if (probe.status === 400 && /meta|expires_at/.test(JSON.stringify(probe.json))) {
+        t.skip('this server\'s key API has no meta / expires_at yet');
+        return;
+      }
+      assert.equal(probe.status, 201, JSON.stringify(probe.json));
+
+      // Created from the form with metadata and an expiry a month ahead (the input is in the browser's time).
+      await page.getByRole('button', { name: '+ New API key' }).click();
+      const form = page.getByRole('dialog', { name: 'New API key' });
+      await form.getByLabel('Name').fill('crm-export');
+      await form.getByRole('checkbox', { name: /contacts:read/ }).check();
+      await form.getByLabel('Metadata (optional)').fill('{"customer_id": "cus_42", "tier": "gold"}');
+      await form.getByLabel('Expires (optional)').fill('2099-01-31T18:30');
+      await form.getByRole('button', { name: 'Create' }).click();
+      const shown = page.getByRole('alertdialog', { name: 'API key crm-export created' });
+      await shown.getByRole('button', { name: 'Copy' }).click();
+      await shown.getByRole('button', { name: 'I have stored the key' }).click();
+
+      // Past its expiry, the API-made key reads Expired; the other one does not.
+      const expired = page.getByRole('row', { name: /nightly-report/ });
+      await eventually(async () => {
+        await page.reload();
+        await expired.waitFor();
+        return (await expired.getByText('Expired', { exact: true }).count()) === 1;
+      }, 'nightly-report does not read Expired');
+      assert.equal(await page.getByRole('row', { name: /crm-export/ }).getByText('Expired', { exact: true }).count(), 0);
+      await shot(page, '19-product-keys-expired');
+
+      // The key's page shows both, and edits them: the expiry cleared is "Never".
+      await page.getByRole('row', { name: /crm-export/ }).getByRole('link', { name: 'crm-export' }).click();
+      await page.getByRole('heading', { name: /crm-export/ }).first().waitFor();
+      assert.match(await page.locator('.facts').innerText(), /Expires[\s\S]*2099/i);
+      assert.deepEqual(JSON.parse(await page.getByLabel('Metadata (optional)').inputValue()), { customer_id: 'cus_42', tier: 'gold' });
+      assert.equal(await page.getByLabel('Expires (optional)').inputValue(), '2099-01-31T18:30');
+      await shot(page, '20-product-key-meta-expiry', true);
+      await page.getByLabel('Metadata (optional)').fill('{"customer_id": "cus_43"}');
+      await page.getByLabel('Expires (optional)').fill('');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      await eventually(async () => /Expires\s*Never/i.test(await page.locator('.facts').innerText()), 'the cleared expiry does not read Never');
+      assert.deepEqual(JSON.parse(await page.getByLabel('Metadata (optional)').inputValue()), { customer_id: 'cus_43' });
+
+      // The narrow screen: the list with its Expired key, and the key's page.
+      const phone = await acmePage({ width: 390, height: 844 });
+      await phone.getByRole('row', { name: /nightly-report/ }).getByText('Expired', { exact: true }).waitFor();
+      await shot(phone, '21-product-keys-expired-narrow');
+      await phone.getByRole('row', { name: /nightly-report/ }).getByRole('link', { name: 'nightly-report' }).click();
+      await phone.getByRole('heading', { name: /nightly-report/ }).first().waitFor();
+      assert.match(await phone.locator('.facts').innerText(), /Expired/i);
+      await shot(phone, '22-product-key-expired-narrow');
+    });
   });
 });

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { API_ROUTES } from '../src/api/resources.js';
 import { newId } from '../src/ids.js';
 import { BASE62, withChecksum } from '../src/keys/key-format.js';
-import { SCOPE_CATALOG } from '../src/keys/scopes.js';
+import { REFERENCE_PRODUCT } from '../src/product/product.js';
 
 export interface FuzzRequest {
   method: string;
@@ -324,7 +324,7 @@ export function arbitraries(t: FuzzTargets) {
   }));
 
   // ---- management-API bodies --------------------------------------------------------------------------
-  const scope = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...SCOPE_CATALOG.map((s) => s.scope)) }, { weight: 1, arbitrary: text });
+  const scope = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...REFERENCE_PRODUCT.scopes.map((s) => s.scope)) }, { weight: 1, arbitrary: text });
   const limitValue = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constantFrom(0, -1, 1001, 2 ** 31, 1.5, null, '60', 1e400), junk);
   const allowEntry = fc.oneof(fc.ipV4(), fc.ipV6(), fc.tuple(fc.ipV4(), fc.integer({ min: -1, max: 40 })).map(([a, p]) => `${a}/${p}`), fc.tuple(fc.ipV6(), fc.integer({ min: 0, max: 140 })).map(([a, p]) => `${a}/${p}`), text);
   const keyFields = fc.record(

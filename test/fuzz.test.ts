@@ -32,7 +32,7 @@ import { openDatabase, type Db } from '../src/db/client.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { ERRORS, type ErrorCode } from '../src/http/errors.js';
 import { KEY_PATTERN } from '../src/keys/key-format.js';
-import { SCOPE_CATALOG } from '../src/keys/scopes.js';
+import { REFERENCE_PRODUCT } from '../src/product/product.js';
 import { loggerOptions } from '../src/logging.js';
 import { arbitraries, type FuzzRequest, type FuzzTargets } from './fuzz-inputs.js';
 import { Client, PASSWORD, newTenant, uniqueEmail, type Harness } from './harness.js';
@@ -241,7 +241,7 @@ async function setUpTenant(h: Harness): Promise<FuzzTargets> {
   const tenant = await newTenant(h);
   const { client, workspaceId } = tenant;
   await h.db.updateTable('workspaces').set({ ceiling_per_minute: 1_000_000, ceiling_per_hour: 60_000_000 }).where('id', '=', workspaceId).execute();
-  const scopes = SCOPE_CATALOG.map((s) => s.scope).filter((s) => s !== 'keys:rotate_self');
+  const scopes = REFERENCE_PRODUCT.scopes.map((s) => s.scope).filter((s) => s !== 'keys:rotate_self');
   const create = async (fields: Record<string, unknown>) => {
     const reply = await client.post(tenant.keys, { name: 'fuzz', scopes, rate_limit: { per_minute: 1_000_000 }, ...fields });
     assert.equal(reply.status, 201, reply.raw);

@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, api, messageOf, setCsrfToken, whenSignedOut } from './api/client.ts';
-import type { Me } from './api/types.ts';
+import type { Me, ProductInfo } from './api/types.ts';
 import { Layout } from './Layout.tsx';
 import { Pages } from './Pages.tsx';
+import { DEFAULT_PRODUCT, ProductContext } from './product.ts';
 import { AcceptInvitePage, inviteTokenOf } from './session/AcceptInvitePage.tsx';
 import { SessionContext, type Session } from './session/session.ts';
 import { SetupPage } from './session/SetupPage.tsx';
@@ -13,8 +14,27 @@ type Boot = { state: 'loading' } | { state: 'setup' } | { state: 'signin' } | { 
 
 const WORKSPACE_KEY = 'latchkey.workspace';
 
-/** First run, sign-in, or the console for the signed-in user's current workspace. */
+/** First run, sign-in, or the console for the signed-in user's current workspace, named for the deployment's product. */
 export function App() {
+  const [product, setProduct] = useState<ProductInfo>(DEFAULT_PRODUCT);
+  useEffect(() => {
+    api.product().then(
+      (loaded) => {
+        setProduct(loaded);
+        document.title = `${loaded.name} console`;
+      },
+      // The name is a nicety: without it the console still works, under its own name.
+      () => undefined,
+    );
+  }, []);
+  return (
+    <ProductContext.Provider value={product}>
+      <Console />
+    </ProductContext.Provider>
+  );
+}
+
+function Console() {
   const [boot, setBoot] = useState<Boot>({ state: 'loading' });
   const [workspaceId, setWorkspaceId] = useState(() => localStorage.getItem(WORKSPACE_KEY) ?? '');
   const [inviteToken, setInviteToken] = useState(() => inviteTokenOf(location.hash));

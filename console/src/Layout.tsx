@@ -1,4 +1,5 @@
 import { useId, type ReactNode } from 'react';
+import { useProduct } from './product.ts';
 import { useSession } from './session/session.ts';
 import { Link } from './ui/Link.tsx';
 import { navigate, usePath } from './ui/router.ts';
@@ -11,6 +12,7 @@ const NAV = [
 
 export function Layout({ children }: { children: ReactNode }) {
   const { me, workspace, switchWorkspace, signOut } = useSession();
+  const product = useProduct();
   const path = usePath();
   const switcherId = useId();
   return (
@@ -19,7 +21,7 @@ export function Layout({ children }: { children: ReactNode }) {
         Skip to content
       </a>
       <header className="topbar">
-        <span className="brand">Latchkey</span>
+        <span className="brand">{product.name}</span>
         {me.workspaces.length > 1 ? (
           <div className="switcher">
             <label htmlFor={switcherId}>Workspace</label>

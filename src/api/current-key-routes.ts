@@ -22,7 +22,8 @@ function presentSelf(key: ApiKeyObject, secretId: string) {
   };
 }
 
-export const currentKeyRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (app, { keys }) => {
+/** `selfRotation`: the rotate route exists only when the deployment's catalog has `keys:rotate_self`. */
+export const currentKeyRoutes: FastifyPluginAsyncZod<{ keys: KeysService; selfRotation: boolean }> = async (app, { keys, selfRotation }) => {
   // The cheapest authenticated call: an integration checks its key works, and a benchmark measures the
   // hot path alone against the same answer from /healthz.
   app.get(
@@ -40,6 +41,7 @@ export const currentKeyRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = as
     },
   );
 
+  if (!selfRotation) return;
   app.post(
     '/api/v1/api_keys/current/rotate',
     {

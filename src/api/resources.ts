@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { IdPrefix } from '../ids.js';
-import type { Scope } from '../keys/scopes.js';
+import type { ReferenceScope as Scope } from '../product/reference-product.js';
 import * as schemas from './resource-schemas.js';
 
 type Body = z.ZodType<Record<string, unknown>>;

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin';
 import { AppError } from '../http/errors.js';
 import { noRoute } from '../http/error-handler.js';
-import type { Scope } from '../keys/scopes.js';
 import type { RateLimitResult } from '../ratelimit/decision.js';
 import type { Authenticated, AuthAttempt, Authenticator } from './authenticator.js';
 
@@ -28,7 +27,7 @@ async function apiAuth(app: FastifyInstance, options: { authenticator: Authentic
   app.decorateRequest('authAttempt', null);
 
   app.addHook('onRoute', (route) => {
-    const scope = (route.config as { scope?: Scope | null } | undefined)?.scope;
+    const scope = (route.config as { scope?: string | null } | undefined)?.scope;
     if (scope === undefined) throw new Error(`${route.method} ${route.url} must declare config.scope (or null)`);
     const hook = authHook(authenticator, scope, route.url === UNKNOWN_ROUTE);
     // A new array, never a push: Fastify copies a GET route's options for its HEAD route before this
@@ -57,7 +56,7 @@ function asUnknownRoute(request: FastifyRequest, error: Error): Error {
   return error instanceof AppError && error.code === 'missing_api_key' ? noRoute(request) : error;
 }
 
-function authHook(authenticator: Authenticator, scope: Scope | null, unknownRoute: boolean): onRequestHookHandler {
+function authHook(authenticator: Authenticator, scope: string | null, unknownRoute: boolean): onRequestHookHandler {
   function done(request: FastifyRequest, reply: FastifyReply, result: Authenticated, attempt: AuthAttempt, next: HookHandlerDoneFunction): void {
     request.principal = result.principal;
     setRateLimitHeaders(reply, result.rateLimit);

@@ -34,6 +34,7 @@ function setUp() {
     rateLimits: createMemoryStore(),
     usage: { record: () => {} },
     keyPrefix: 'lk',
+    isScope: () => true,
     authFailuresPerMinute: BUDGET,
     now: () => NOW,
   });

@@ -19,6 +19,8 @@ export interface AuthenticatorDeps {
   rateLimits: RateLimitStore;
   usage: Pick<UsageTracker, 'record'>;
   keyPrefix: string;
+  /** The deployment's catalog: a scope a key holds but the product file no longer lists grants nothing. */
+  isScope: (scope: string) => boolean;
   /** Failed verifications (made-up or dead keys) allowed per source IP per minute. */
   authFailuresPerMinute: number;
   now: () => Date;
@@ -59,7 +61,7 @@ function rateLimitHeaders(result: RateLimitResult): Record<string, string> {
 
 export { rateLimitHeaders };
 
-function toVerified(row: NonNullable<Awaited<ReturnType<KeysRepo['findBySecretHash']>>>): VerifiedSecret {
+function toVerified(row: NonNullable<Awaited<ReturnType<KeysRepo['findBySecretHash']>>>, isScope: (scope: string) => boolean): VerifiedSecret {
   const principal: Principal = Object.freeze({
     workspaceId: row.workspace_id,
     mode: row.mode,
@@ -67,7 +69,7 @@ function toVerified(row: NonNullable<Awaited<ReturnType<KeysRepo['findBySecretHa
     keyName: row.name,
     secretId: row.secret_id,
     secretVersion: row.version,
-    scopes: new Set(row.scopes),
+    scopes: new Set(row.scopes.filter(isScope)),
   });
   return {
     principal,
@@ -109,7 +111,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   async function lookup(hash: string): Promise<VerifiedSecret | null> {
     const generation = cache.generation;
     const row = await deps.repo.findBySecretHash(deps.db, hash);
-    const verified = row ? toVerified(row) : null;
+    const verified = row ? toVerified(row, deps.isScope) : null;
     cache.set(hash, verified, generation);
     return verified;
   }

@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
 import type { Mode } from '../db/schema.js';
-import type { Scope } from '../keys/scopes.js';
 
 /** The verified caller of a /api/v1 request: which key, for which workspace and which view of its data. */
 export interface Principal {
@@ -20,7 +19,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** The scope a /api/v1 route needs; `null` for routes any valid key may call (api_keys/current). */
-    scope?: Scope | null;
+    scope?: string | null;
   }
 }
 

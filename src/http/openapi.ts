@@ -2,28 +2,32 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import type { Product } from '../product/product.js';
 
 /**
  * The public API's OpenAPI 3.1 document, generated from the same Zod schemas that validate requests,
  * at /openapi.json, and a readable reference at /docs. Each operation names the scope it needs
- * (`security` and `x-required-scope`). Registered before the routes, so it sees each as it is added.
+ * (`security` and `x-required-scope`); the deployment's scope catalog is listed in the description and,
+ * for tools, in `x-scopes`. Registered before the routes, so it sees each as it is added.
  */
-export async function registerOpenApi(app: FastifyInstance, keyPrefix: string): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, keyPrefix: string, product: Product): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
-        title: 'Latchkey API',
+        title: `${product.name} API`,
         version: '1',
         description:
           `Call with \`Authorization: Bearer ${keyPrefix}_live_…\` (or a \`${keyPrefix}_test_…\` key for the test view). ` +
           'Every response carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset; a 429 carries Retry-After. ' +
-          'Errors are {"error": {"type", "code", "message", "request_id"}}.',
+          'Errors are {"error": {"type", "code", "message", "request_id"}}.\n\n' +
+          scopeTable(product),
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A Latchkey API key' } },
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: `A ${product.name} API key` } },
       },
-    },
+      'x-scopes': product.scopes.map(({ scope, group, description }) => ({ scope, group, description })),
+    } as Record<string, unknown>,
     transform: (document) => {
       if (!document.url.startsWith('/api/v1')) return { schema: { hide: true } as FastifySchema, url: document.url };
       const scope = (document.route.config as { scope?: string | null } | undefined)?.scope ?? null;
@@ -54,6 +58,12 @@ export async function registerOpenApi(app: FastifyInstance, keyPrefix: string): 
       uiConfig: { docExpansion: 'list', defaultModelsExpandDepth: 0, validatorUrl: null },
     });
   });
+}
+
+/** The catalog as a Markdown table, for the reference page at /docs. */
+function scopeTable(product: Product): string {
+  const rows = product.scopes.map((s) => `| \`${s.scope}\` | ${s.group} | ${s.description.replaceAll('|', '\\|')} |`);
+  return ['### Scopes', '', '| scope | group | allows |', '|---|---|---|', ...rows].join('\n');
 }
 
 /**

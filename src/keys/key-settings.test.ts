@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../http/errors.js';
+import { productOf, REFERENCE_PRODUCT } from '../product/product.js';
 import { checkAllowlist, checkRateLimit, checkScopes, fitToCeiling, mergeRateLimit, type RateLimit } from './key-settings.js';
 
 const ceiling = { ceiling_per_minute: 1000, ceiling_per_hour: 60000 };
@@ -18,11 +19,20 @@ function refusal(fn: () => unknown): { param: string | undefined; message: strin
 
 describe('key settings', () => {
   it('keeps known scopes in order and drops duplicates', () => {
-    assert.deepEqual(checkScopes(['tickets:read', 'contacts:write', 'tickets:read']), ['tickets:read', 'contacts:write']);
+    assert.deepEqual(checkScopes(['tickets:read', 'contacts:write', 'tickets:read'], REFERENCE_PRODUCT), ['tickets:read', 'contacts:write']);
+  });
+
+  it("checks against the deployment's catalog, not the reference one", () => {
+    const acme = productOf({ name: 'Acme', scopes: [{ scope: 'invoices:read', group: 'Invoices', description: 'Read invoices' }] });
+    assert.deepEqual(checkScopes(['invoices:read'], acme), ['invoices:read']);
+    const { param, message } = refusal(() => checkScopes(['invoices:read', 'tickets:read'], acme));
+    assert.equal(param, 'scopes.1');
+    assert.match(message, /Unknown scope: tickets:read/);
+    assert.equal(refusal(() => checkScopes(['invoices:read'], REFERENCE_PRODUCT)).param, 'scopes.0');
   });
 
   it('names an unknown scope and its position', () => {
-    const { param, message } = refusal(() => checkScopes(['tickets:read', 'tickets:delete']));
+    const { param, message } = refusal(() => checkScopes(['tickets:read', 'tickets:delete'], REFERENCE_PRODUCT));
     assert.equal(param, 'scopes.1');
     assert.match(message, /Unknown scope: tickets:delete/);
   });

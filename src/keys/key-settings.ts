@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { invalidRequest } from '../http/errors.js';
 import { normalizeAllowlistEntry } from './ip-allowlist.js';
-import { isScope, type Scope } from './scopes.js';
+import type { Product } from '../product/product.js';
 
 export interface RateLimit {
   per_minute: number | null;
@@ -29,11 +29,14 @@ export const ceilingSchema = z
 
 const OPERATOR_HINT = 'For bulk exports, ask your Latchkey operator to raise the workspace ceiling.';
 
-/** Every scope must be in the catalog; duplicates are dropped, order is kept. */
-export function checkScopes(scopes: readonly string[]): Scope[] {
-  const seen = new Set<Scope>();
+/** The deployment's scope catalog, as the checks below need it. */
+export type ScopeCatalog = Pick<Product, 'isScope'>;
+
+/** Every scope must be in the deployment's catalog; duplicates are dropped, order is kept. */
+export function checkScopes(scopes: readonly string[], catalog: ScopeCatalog): string[] {
+  const seen = new Set<string>();
   scopes.forEach((scope, index) => {
-    if (!isScope(scope)) {
+    if (!catalog.isScope(scope)) {
       throw invalidRequest(`scopes.${index}`, `Unknown scope: ${scope}. Pick scopes from the catalog (GET /v1/scopes).`);
     }
     seen.add(scope);

@@ -1,17 +1,23 @@
 import type { ApiKeySecretRow } from '../db/schema.js';
 import { iso } from '../http/schemas.js';
+import type { ScopeCatalog } from './key-settings.js';
 import type { KeyWithCreator } from './keys-repo.js';
 import { secretState } from './lifecycle.js';
 
-/** The API key object of PRODUCT.md. It never holds a secret or a hash; `secret` is added once, by create and rotate. */
-export function presentKey(key: KeyWithCreator, secrets: readonly ApiKeySecretRow[], now: Date) {
+/**
+ * The API key object of PRODUCT.md. It never holds a secret or a hash; `secret` is added once, by create and rotate.
+ * `scopes` are the ones the deployment's catalog has; a scope the product file no longer lists is shown apart,
+ * in `inert_scopes`: the key keeps it but it grants nothing until the file lists it again.
+ */
+export function presentKey(key: KeyWithCreator, secrets: readonly ApiKeySecretRow[], now: Date, catalog: ScopeCatalog) {
   return {
     id: key.id,
     object: 'api_key' as const,
     name: key.name,
     mode: key.mode,
     prefix: key.prefix,
-    scopes: key.scopes,
+    scopes: key.scopes.filter((scope) => catalog.isScope(scope)),
+    inert_scopes: key.scopes.filter((scope) => !catalog.isScope(scope)),
     rate_limit: { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour },
     ip_allowlist: key.ip_allowlist,
     status: key.revoked_at ? ('revoked' as const) : ('active' as const),

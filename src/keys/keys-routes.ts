@@ -4,16 +4,17 @@ import { requireWorkspace } from '../accounts/workspace-scope.js';
 import { callerContext } from '../http/context.js';
 import { pageQuery } from '../http/pagination.js';
 import { displayName, pathId, workspaceParams } from '../http/schemas.js';
+import { MAX_SCOPES } from '../product/product.js';
 import { rateLimitValue } from './key-settings.js';
 import { DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS } from './lifecycle.js';
 import type { KeysService } from './keys-service.js';
-import { SCOPE_CATALOG } from './scopes.js';
 
 // Bounded by the column's type only: the workspace ceiling, checked by the service, is the real bound
 // and its message says so. null leaves a window open.
 const rateLimitWindow = rateLimitValue.nullable();
 const rateLimit = z.strictObject({ per_minute: rateLimitWindow.optional(), per_hour: rateLimitWindow.optional() });
-const scopes = z.array(z.string().max(64)).max(SCOPE_CATALOG.length * 2);
+// Twice the largest catalog a product file may list: duplicates are dropped later, unknown scopes refused by name.
+const scopes = z.array(z.string().max(64)).max(MAX_SCOPES * 2);
 const ipAllowlist = z.array(z.string().max(64)).max(100);
 const keyParams = workspaceParams.extend({ key_id: pathId });
 
@@ -33,13 +34,6 @@ const updateBody = z.strictObject({
 });
 
 export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (app, { keys }) => {
-  app.get('/v1/scopes', { config: { permission: null } }, async () => ({
-    object: 'list' as const,
-    data: SCOPE_CATALOG.map((s) => ({ scope: s.scope, group: s.group, allows: s.allows })),
-    has_more: false,
-    next_cursor: null,
-  }));
-
   app.get(
     '/v1/workspaces/:workspace_id/api-keys',
     { config: { permission: 'keys:read' }, schema: { params: workspaceParams, querystring: pageQuery.extend({ status: z.enum(['active', 'revoked', 'all']).default('active') }) } },

@@ -6,7 +6,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { fetchSize, toPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { displayPrefix, generateSecret, hashSecret } from './key-format.js';
-import { checkAllowlist, checkRateLimit, checkScopes, fitToCeiling, mergeRateLimit, sameRateLimit, type Ceiling, type RateLimit } from './key-settings.js';
+import { checkAllowlist, checkRateLimit, checkScopes, fitToCeiling, mergeRateLimit, sameRateLimit, type Ceiling, type RateLimit, type ScopeCatalog } from './key-settings.js';
 import type { KeyChanges, KeysRepo, KeyStatusFilter, KeyWithCreator } from './keys-repo.js';
 import { presentKey, type ApiKeyObject } from './keys-present.js';
 import { isCurrentSecret, planRotation } from './lifecycle.js';
@@ -18,6 +18,8 @@ export interface KeysDeps {
   repo: KeysRepo;
   workspaces: Pick<AccountsRepo, 'setCeiling'>;
   keyPrefix: string;
+  /** The deployment's scope catalog (the product file's, or the reference product's). */
+  catalog: ScopeCatalog;
   defaultRateLimitPerMinute: number;
   now: () => Date;
 }
@@ -58,7 +60,7 @@ export function createKeysService(deps: KeysDeps) {
   }
 
   async function present(tx: Tx | Db, key: KeyWithCreator): Promise<ApiKeyObject> {
-    return presentKey(key, await repo.listSecrets(tx, [key.id]), deps.now());
+    return presentKey(key, await repo.listSecrets(tx, [key.id]), deps.now(), deps.catalog);
   }
 
   async function loadKey(tx: Tx | Db, workspaceId: string, keyId: string, forUpdate = false): Promise<KeyWithCreator> {
@@ -122,7 +124,7 @@ export function createKeysService(deps: KeysDeps) {
 
   return {
     async create(workspaceId: string, input: CreateKeyInput, context: Actor): Promise<KeyWithSecret> {
-      const scopes = checkScopes(input.scopes);
+      const scopes = checkScopes(input.scopes, deps.catalog);
       const ipAllowlist = checkAllowlist(input.ip_allowlist ?? []);
       return db.transaction().execute(async (tx) => {
         const ceiling = await ceilingOf(tx, workspaceId);
@@ -160,7 +162,7 @@ export function createKeysService(deps: KeysDeps) {
       const rows = await repo.listKeys(db, workspaceId, { ...filter, limit: fetchSize(filter) });
       const secrets = await repo.listSecrets(db, rows.slice(0, filter.limit).map((k) => k.id));
       const now = deps.now();
-      return toPage(rows, filter, (key) => presentKey(key, secrets, now));
+      return toPage(rows, filter, (key) => presentKey(key, secrets, now, deps.catalog));
     },
 
     async get(workspaceId: string, keyId: string): Promise<ApiKeyObject> {
@@ -168,7 +170,7 @@ export function createKeysService(deps: KeysDeps) {
     },
 
     async update(workspaceId: string, keyId: string, input: UpdateKeyInput, context: Actor): Promise<ApiKeyObject> {
-      const scopes = input.scopes === undefined ? undefined : checkScopes(input.scopes);
+      const scopes = input.scopes === undefined ? undefined : checkScopes(input.scopes, deps.catalog);
       const ipAllowlist = input.ip_allowlist === undefined ? undefined : checkAllowlist(input.ip_allowlist);
       return mutate(keyId, async (tx) => {
         // The ceiling before the key: a ceiling being lowered holds the workspace and then locks its keys,
@@ -178,7 +180,9 @@ export function createKeysService(deps: KeysDeps) {
         refuseIfRevoked(key);
         const changes: KeyChanges = {};
         if (input.name !== undefined) changes.name = input.name;
-        if (scopes !== undefined) changes.scopes = scopes;
+        // New scopes replace the catalog's ones; inert scopes (gone from the product file) stay with the key,
+        // which could not name them in a PATCH, so that they work again if the file lists them again.
+        if (scopes !== undefined) changes.scopes = [...scopes, ...key.scopes.filter((scope) => !deps.catalog.isScope(scope))];
         if (ipAllowlist !== undefined) changes.ip_allowlist = ipAllowlist;
         if (input.rate_limit !== undefined && ceiling !== null) {
           const current = { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour };

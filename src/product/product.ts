@@ -14,6 +14,9 @@ import { REFERENCE_SCOPES } from './reference-product.js';
 /** `contacts:read`, `knowledge_base:write`, `keys:rotate_self`: lower-case words joined by `:`, no spaces. */
 const SCOPE_NAME = /^[a-z0-9][a-z0-9_.-]*(?::[a-z0-9][a-z0-9_.-]*)*$/;
 
+/** The largest catalog a product may have; request bodies bound their scope lists by it. */
+export const MAX_SCOPES = 500;
+
 const scopeEntry = z.strictObject({
   scope: z.string().min(1).max(64).regex(SCOPE_NAME, 'a scope is lower-case letters, digits, _ . - in words joined by ":" (e.g. contacts:read), no spaces'),
   group: z.string().min(1).max(60).describe('The heading the scope is listed under in the console'),
@@ -53,7 +56,7 @@ export const productFileSchema = z
       .string()
       .regex(/^#[0-9a-fA-F]{6}$/, 'accent_color is a #rrggbb colour')
       .optional(),
-    scopes: z.array(scopeEntry).min(1, 'scopes must list at least one scope').max(500).describe('The catalog keys may be granted'),
+    scopes: z.array(scopeEntry).min(1, 'scopes must list at least one scope').max(MAX_SCOPES).describe('The catalog keys may be granted'),
     gateway: gateway.optional(),
     embed: z.strictObject({ allowed_origins: z.array(z.url({ protocol: /^https?$/ })).max(50).default([]) }).optional(),
   })

@@ -13,6 +13,7 @@ import type {
   Me,
   Member,
   Page,
+  ProductInfo,
   Role,
   ScopeInfo,
 } from './types.ts';
@@ -93,6 +94,7 @@ function query(params: Record<string, string | number | undefined>): string {
 
 export const api = {
   setupNeeded: () => call<{ needs_setup: boolean }>('GET', '/v1/setup'),
+  product: () => call<ProductInfo>('GET', '/v1/product'),
   setup: (body: { email: string; password: string; workspace_name: string }) => call<{ csrf_token: string }>('POST', '/v1/setup', body),
   login: (body: { email: string; password: string }) => call<{ csrf_token: string }>('POST', '/v1/auth/login', body),
   logout: () => call<void>('POST', '/v1/auth/logout'),

@@ -22,11 +22,24 @@ export interface Me {
   csrf_token: string;
 }
 
+/** One scope of the deployment's catalog (its product file's, or the reference product's). */
 export interface ScopeInfo {
   scope: string;
   group: string;
-  allows: string;
+  description: string;
 }
+
+/** The deployment's product, as the shell names it. */
+export interface ProductInfo {
+  name: string;
+  accent_color: string | null;
+}
+
+/** Who created a key: a person, or a SaaS backend's service key. */
+export type CreatedBy = { type: 'user'; id: string | null; email: string | null } | { type: 'service_key'; id: string; name: string; email: null };
+
+/** A key's free-form metadata (a JSON object of at most 4 KB). */
+export type KeyMeta = Record<string, unknown>;
 
 export interface RateLimit {
   per_minute: number | null;
@@ -51,11 +64,17 @@ export interface ApiKey {
   mode: Mode;
   prefix: string;
   scopes: string[];
+  /** Scopes the key holds that the product file no longer lists: they grant nothing until it lists them again. */
+  inert_scopes?: string[];
   rate_limit: RateLimit;
   ip_allowlist: string[];
-  status: 'active' | 'revoked';
+  meta: KeyMeta;
+  /** Past it, every secret of the key is refused (api_key_expired); null: never. */
+  expires_at: string | null;
+  /** `expired`: past expires_at (a server may also leave that to the console to tell, from expires_at). */
+  status: 'active' | 'revoked' | 'expired';
   created_at: string | null;
-  created_by: { id: string | null; email: string | null };
+  created_by: CreatedBy;
   last_used_at: string | null;
   last_used_ip: string | null;
   revoked_at: string | null;
@@ -71,6 +90,8 @@ export interface KeyInput {
   scopes?: string[];
   rate_limit?: RateLimit;
   ip_allowlist?: string[];
+  meta?: KeyMeta;
+  expires_at?: string | null;
 }
 
 export interface StatusCounts {

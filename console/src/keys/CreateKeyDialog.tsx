@@ -29,7 +29,7 @@ export function CreateKeyDialog({ onCreated, onCancel }: { onCreated: (key: ApiK
     setErrors({});
     setFormError('');
     try {
-      onCreated(await api.createKey(workspace.id, { ...inputOf(draft), mode: draft.mode }));
+      onCreated(await api.createKey(workspace.id, { ...inputOf(draft, NEW_KEY), mode: draft.mode }));
     } catch (caught) {
       const field = fieldOf(caught);
       if (field) setErrors({ [field]: messageOf(caught) });

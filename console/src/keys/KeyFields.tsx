@@ -43,9 +43,25 @@ export function KeyFields({
           {(props) => <input {...props} type="number" min={1} inputMode="numeric" value={draft.perHour} onChange={(e) => set({ perHour: e.target.value })} />}
         </Field>
       </div>
+      <Field
+        label="Expires (optional)"
+        error={errors.expires_at}
+        hint="After this time (yours) every secret of the key is refused with api_key_expired. Empty: never."
+      >
+        {(props) => <input {...props} type="datetime-local" value={draft.expiresAt} onChange={(e) => set({ expiresAt: e.target.value })} />}
+      </Field>
       <Field label="IP allowlist (optional)" error={errors.ip_allowlist} hint="One IP address or CIDR range per line. Empty: any source IP.">
         {(props) => (
           <textarea {...props} rows={3} spellCheck={false} placeholder={'203.0.113.7\n198.51.100.0/24'} value={draft.allowlist} onChange={(e) => set({ allowlist: e.target.value })} />
+        )}
+      </Field>
+      <Field
+        label="Metadata (optional)"
+        error={errors.meta}
+        hint="A JSON object of up to 4 KB, e.g. your customer's id. Verify returns it; it is not a secret store."
+      >
+        {(props) => (
+          <textarea {...props} className="code" rows={Math.min(10, Math.max(3, draft.meta.split('\n').length))} spellCheck={false} placeholder={'{"customer_id": "cus_42"}'} value={draft.meta} onChange={(e) => set({ meta: e.target.value })} />
         )}
       </Field>
     </>

@@ -1,6 +1,7 @@
 import type { ApiKey } from '../api/types.ts';
 import { Link } from '../ui/Link.tsx';
 import { ExactTime, RelativeTime } from '../ui/Time.tsx';
+import { createdByText, isExpired } from './draft.ts';
 import { ModeBadge, StatusBadge } from './ModeBadge.tsx';
 
 /** A key's name, facts and tabs, shared by its settings page and its usage page. */
@@ -13,7 +14,7 @@ export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | '
       </p>
       <div className="page-head">
         <h1 id="key-title">
-          {apiKey.name} <ModeBadge mode={apiKey.mode} /> <StatusBadge status={apiKey.status} />
+          {apiKey.name} <ModeBadge mode={apiKey.mode} /> {isExpired(apiKey) ? <StatusBadge status="expired" label="Expired" /> : <StatusBadge status={apiKey.status} />}
         </h1>
       </div>
       <dl className="facts">
@@ -26,7 +27,7 @@ export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | '
         <div>
           <dt>Created</dt>
           <dd>
-            <ExactTime iso={apiKey.created_at} /> by {apiKey.created_by.email ?? 'unknown'}
+            <ExactTime iso={apiKey.created_at} /> by {createdByText(apiKey.created_by)}
           </dd>
         </div>
         <div>
@@ -36,6 +37,23 @@ export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | '
             {apiKey.last_used_ip && <span className="muted"> from {apiKey.last_used_ip}</span>}
           </dd>
         </div>
+        <div>
+          <dt>{isExpired(apiKey) ? 'Expired' : 'Expires'}</dt>
+          <dd>
+            <ExactTime iso={apiKey.expires_at} empty="Never" />
+          </dd>
+        </div>
+        {(apiKey.inert_scopes ?? []).length > 0 && (
+          <div>
+            <dt>Inert scopes</dt>
+            <dd title="The product no longer offers these scopes: the key keeps them, but they grant nothing unless they return.">
+              {(apiKey.inert_scopes ?? []).map((scope) => (
+                <code key={scope}>{scope} </code>
+              ))}
+              <span className="muted">grant nothing</span>
+            </dd>
+          </div>
+        )}
         {apiKey.revoked_at && (
           <div>
             <dt>Revoked</dt>

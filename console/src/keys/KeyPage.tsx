@@ -6,6 +6,7 @@ import { useSession } from '../session/session.ts';
 import { ConfirmDialog } from '../ui/ConfirmDialog.tsx';
 import { Loading } from '../ui/States.tsx';
 import { useLoad } from '../ui/useLoad.ts';
+import { isExpired } from './draft.ts';
 import { KeyHeader } from './KeyHeader.tsx';
 import { KeySettingsForm } from './KeySettingsForm.tsx';
 import { RevokeKeyDialog } from './RevokeKeyDialog.tsx';
@@ -27,12 +28,16 @@ export function KeyPage({ keyId }: { keyId: string }) {
   const apiKey = loaded.data;
   // Every change reloads the key: the page shows what the API holds, not what we guess it holds.
   const refresh = () => reload();
-  const active = apiKey.status === 'active';
+  // An expired key is not revoked: it can still be changed (a later expiry brings it back) and revoked.
+  const active = apiKey.status !== 'revoked';
 
   return (
     <section aria-labelledby="key-title">
       <KeyHeader apiKey={apiKey} tab="settings" />
       {!active && <p className="note">This key is revoked: every request with it is refused. Its settings and history stay for the audit trail.</p>}
+      {active && isExpired(apiKey) && (
+        <p className="note">This key has expired: every request with it is refused (api_key_expired). Set a later expiry, or none, below to use it again.</p>
+      )}
 
       <div className="card">
         <div className="card-head">

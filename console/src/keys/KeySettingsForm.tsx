@@ -28,7 +28,7 @@ export function KeySettingsForm({ apiKey, onSaved }: { apiKey: ApiKey; onSaved: 
     setErrors({});
     setMessage(null);
     try {
-      const saved = await api.updateKey(workspace.id, apiKey.id, inputOf(draft));
+      const saved = await api.updateKey(workspace.id, apiKey.id, inputOf(draft, draftOf(apiKey)));
       onSaved(saved);
       setDraft(draftOf(saved));
       setMessage({ kind: 'ok', text: 'Saved. The new settings apply from the key’s next request.' });

@@ -2,7 +2,7 @@ import type { ApiKey } from '../api/types.ts';
 import { shortTime } from '../ui/format.ts';
 import { Link } from '../ui/Link.tsx';
 import { RelativeTime } from '../ui/Time.tsx';
-import { rateLimitText } from './draft.ts';
+import { createdByText, isExpired, rateLimitText } from './draft.ts';
 import { ModeBadge, StatusBadge } from './ModeBadge.tsx';
 
 /** The seeds' list: name, prefix, mode, scope count, rate limit, last used, created by and at; an X to revoke. */
@@ -31,6 +31,7 @@ export function KeysTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke: (key: 
               <th scope="row">
                 <Link to={`/keys/${encodeURIComponent(key.id)}`}>{key.name}</Link>
                 {key.status === 'revoked' && <StatusBadge status="revoked" />}
+                {isExpired(key) && <StatusBadge status="expired" label="Expired" />}
               </th>
               <td data-label="Key prefix">
                 <code>{key.prefix}</code>
@@ -45,13 +46,13 @@ export function KeysTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke: (key: 
               </td>
               <td data-label="Created">
                 <span>
-                  <span className="created-by">{key.created_by.email ?? 'unknown'}</span>
+                  <span className="created-by">{createdByText(key.created_by)}</span>
                   <br />
                   <span className="muted">{key.created_at ? shortTime(key.created_at) : ''}</span>
                 </span>
               </td>
               <td className="row-actions">
-                {key.status === 'active' && (
+                {key.status !== 'revoked' && (
                   <button type="button" className="icon danger-text" aria-label={`Revoke key ${key.name}`} title="Revoke key" onClick={() => onRevoke(key)}>
                     ✕
                   </button>

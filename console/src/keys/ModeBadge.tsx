@@ -4,6 +4,6 @@ export function ModeBadge({ mode }: { mode: Mode }) {
   return <span className={`badge mode-${mode}`}>{mode}</span>;
 }
 
-export function StatusBadge({ status }: { status: string }) {
-  return <span className={`badge status-${status}`}>{status}</span>;
+export function StatusBadge({ status, label = status }: { status: string; label?: string }) {
+  return <span className={`badge status-${status}`}>{label}</span>;
 }

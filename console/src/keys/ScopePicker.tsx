@@ -1,6 +1,6 @@
 import type { ScopeInfo } from '../api/types.ts';
 
-/** Scopes as grouped checkboxes, each with what it allows. */
+/** The deployment's scope catalog as grouped checkboxes, each with what it allows. */
 export function ScopePicker({
   groups,
   selected,
@@ -26,7 +26,7 @@ export function ScopePicker({
                 <input type="checkbox" checked={selected.includes(s.scope)} onChange={(e) => toggle(s.scope, e.target.checked)} />
                 <span>
                   <code>{s.scope}</code>
-                  <span className="allows">{s.allows}</span>
+                  <span className="allows">{s.description}</span>
                 </span>
               </label>
             ))}

@@ -1,10 +1,12 @@
 import { useState } from 'react';
 import { api, setCsrfToken } from '../api/client.ts';
+import { useProduct } from '../product.ts';
 import { Field } from '../ui/Field.tsx';
 import { useSubmit } from '../ui/useSubmit.ts';
 
 /** A new installation's first visit: the first person creates the owner account and the workspace. */
 export function SetupPage({ onDone }: { onDone: () => void }) {
+  const product = useProduct();
   const [form, setForm] = useState({ email: '', password: '', workspace_name: '' });
   const { busy, onSubmit, errorFor, formError } = useSubmit(async () => {
     setCsrfToken((await api.setup(form)).csrf_token);
@@ -13,7 +15,7 @@ export function SetupPage({ onDone }: { onDone: () => void }) {
   return (
     <main className="auth-page">
       <form className="card auth-card" onSubmit={onSubmit} noValidate>
-        <h1>Set up Latchkey</h1>
+        <h1>Set up {product.name}</h1>
         <p className="muted">This installation is new. Create the owner account and your first workspace.</p>
         <Field label="Email" error={errorFor('email')}>
           {(props) => <input {...props} type="email" autoComplete="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />}

@@ -1,9 +1,11 @@
 import { useState } from 'react';
 import { api, setCsrfToken } from '../api/client.ts';
+import { useProduct } from '../product.ts';
 import { Field } from '../ui/Field.tsx';
 import { useSubmit } from '../ui/useSubmit.ts';
 
 export function SignInPage({ onDone }: { onDone: () => void }) {
+  const product = useProduct();
   const [form, setForm] = useState({ email: '', password: '' });
   const { busy, onSubmit, errorFor, formError } = useSubmit(async () => {
     setCsrfToken((await api.login(form)).csrf_token);
@@ -12,7 +14,7 @@ export function SignInPage({ onDone }: { onDone: () => void }) {
   return (
     <main className="auth-page">
       <form className="card auth-card" onSubmit={onSubmit} noValidate>
-        <h1>Sign in to Latchkey</h1>
+        <h1>Sign in to {product.name}</h1>
         <Field label="Email" error={errorFor('email')}>
           {(props) => <input {...props} type="email" autoComplete="username" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />}
         </Field>
