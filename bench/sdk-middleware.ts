@@ -8,10 +8,10 @@
  * Layout (two cores): the example API pinned to core 0 in both runs; autocannon and Latchkey on core 1.
  * Latchkey runs from src (bench/server.ts) with the audit log on and the example's product file.
  *
- *   node --import tsx bench/sdk-middleware.ts [--duration 10] [--warmup 3] [--connections 10]
+ *   node --import tsx bench/sdk-middleware.ts [--storage pglite|postgres] [--duration 10] [--warmup 3] [--connections 10]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { openDatabase } from '../src/db/client.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createServiceKeys } from '../src/service-keys/service-keys.js';
 import { freePort, startServer, type RunningServer } from '../test/process.js';
+import { createTestDatabase } from '../test/services.js';
 import { cpuSeconds, machine, markdownTable, pinning, ROOT, runLoad, setUp, wholeNumberFlag, type LoadResult } from './lib.js';
 
 const PRODUCT_FILE = join(ROOT, 'examples/invoices/latchkey.product.yaml');
@@ -34,8 +35,11 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
+    storage: { type: 'string', default: 'pglite' },
   },
 });
+if (flags.storage !== 'pglite' && flags.storage !== 'postgres') throw new Error('--storage must be pglite or postgres');
+const storage = flags.storage === 'postgres' ? 'PostgreSQL' : 'PGlite';
 const settings = {
   durationSeconds: wholeNumberFlag('duration', flags.duration, 1),
   warmupSeconds: wholeNumberFlag('warmup', flags.warmup, 0),
@@ -96,9 +100,16 @@ async function measure(url: string, headers: Record<string, string>, apiPid: num
 async function main(): Promise<void> {
   ensureSdkBuilt();
   const dataDir = await mkdtemp(join(tmpdir(), 'latchkey-sdk-bench-'));
-  const env = { DATA_DIR: dataDir, PRODUCT_FILE, LOG_LEVEL: 'warn', DEFAULT_CEILING_PER_MINUTE: String(RATE_LIMIT_PER_MINUTE) };
+  const database = storage === 'PostgreSQL' ? await createTestDatabase() : null;
+  const env = {
+    DATA_DIR: dataDir,
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    PRODUCT_FILE,
+    LOG_LEVEL: 'warn',
+    DEFAULT_CEILING_PER_MINUTE: String(RATE_LIMIT_PER_MINUTE),
+  };
   // The service key before the server: PGlite's folder has one holder at a time.
-  const { db } = openDatabase({ databaseUrl: undefined, dataDir });
+  const { db } = openDatabase({ databaseUrl: database?.url, dataDir });
   let serviceKey: string;
   try {
     await migrateToLatest(db);
@@ -140,13 +151,24 @@ async function main(): Promise<void> {
     process.stderr.write(`bare verify: ${Math.round(verify.result.requests.average)} req/s\n`);
     const report = markdown(results, verify);
     await mkdir(join(ROOT, 'bench/results'), { recursive: true });
-    await writeFile(join(ROOT, 'bench/results/sdk-middleware.md'), report);
+    await writeFile(join(ROOT, `bench/results/sdk-middleware${database ? '-postgres' : ''}.md`), report);
     process.stdout.write(report);
   } finally {
     for (const server of running.reverse()) await server.stop();
     await rm(dataDir, { recursive: true, force: true });
+    await database?.drop();
   }
 }
+
+/** The 1-minute load average: on a shared machine, how many others wanted the same two cores. */
+function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? 'n/a';
+  } catch {
+    return 'n/a';
+  }
+}
+const loadAtStart = loadAverage();
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const p = (r: LoadResult, which: 'p50Ms' | 'p99Ms') => r.exact?.[which] ?? r[which];
@@ -162,10 +184,11 @@ function markdown(results: Record<'unprotected' | 'protected', Measured>, verify
     fmt(p(r.load, 'p99Ms'), 2),
     fmt(r.apiMicros),
     name === 'unprotected' ? '—' : fmt(r.latchkeyMicros),
+    fmt(r.load.otherCpuPercent ?? Number.NaN),
     JSON.stringify(r.load.statusCodes),
   ];
   const table = markdownTable(
-    ['example API', 'req/s', 'p50 ms', 'p99 ms', 'API CPU µs/req', 'Latchkey CPU µs/req', 'status codes'],
+    ['example API', 'req/s', 'p50 ms', 'p99 ms', 'API CPU µs/req', 'Latchkey CPU µs/req', 'other processes, % of a core', 'status codes'],
     [row('unprotected', bare), row('protected by latchkey.express()', guarded)],
   );
   const v = verify.result;
@@ -181,7 +204,8 @@ function markdown(results: Record<'unprotected' | 'protected', Measured>, verify
 - Command: \`${['node --import tsx bench/sdk-middleware.ts', ...process.argv.slice(2)].join(' ')}\`
 - Node ${m.node}; CPU: ${m.cpu} (${m.cores} cores available)
 - Layout: ${pinning ? `the example API pinned to core ${API_CORE} (both runs); Latchkey and autocannon on core ${LATCHKEY_CORE} (taskset)` : 'not pinned (no taskset or fewer than 2 cores)'}
-- Latchkey: bench/server.ts (src through tsx), audit log on, PGlite, PRODUCT_FILE=examples/invoices/latchkey.product.yaml; one live key with invoices:read, ${RATE_LIMIT_PER_MINUTE} requests per minute, cached after its first call
+- Latchkey: bench/server.ts (src through tsx), audit log on, ${storage}, PRODUCT_FILE=examples/invoices/latchkey.product.yaml; one live key with invoices:read, ${RATE_LIMIT_PER_MINUTE} requests per minute, cached after its first call
+- Machine load (1-minute load average): ${loadAtStart} at the start, ${loadAverage()} at the end, on ${m.cores} cores
 - Route: \`GET ${PATH}\` (one invoice in the tenant's book); load: autocannon, ${settings.connections} connections, ${settings.warmupSeconds} s warm-up then ${settings.durationSeconds} s measured
 
 ## Result
