@@ -123,11 +123,30 @@ function plainIp(ip: string | undefined): string | undefined {
   return ip?.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
+/** Methods verify records (an extension method such as M-SEARCH is left out rather than refused). */
+const METHOD = /^[A-Za-z]{1,16}$/;
+
+/**
+ * The path for the audit log: no query (it may hold what the log should not), always starting with `/`
+ * (a request in absolute form, `GET http://host/p`, gives its path), bounded.
+ */
+function auditPath(url: string): string {
+  let path = url.split('?')[0] ?? '/';
+  if (!path.startsWith('/')) {
+    try {
+      path = new URL(path).pathname;
+    } catch {
+      path = '/';
+    }
+  }
+  return path.slice(0, MAX_PATH);
+}
+
 export type Guard = (request: RequestFacts) => Promise<Decision>;
 
 /**
- * The one core the three adapters share: request facts in, a decision out. A request with no key is
- * answered here (there is nothing to ask Latchkey); anything that keeps Latchkey from answering is a 503.
+ * The one core the three adapters share: request facts in, a decision out. Every request is asked about,
+ * with or without a key; anything that keeps Latchkey from answering is a 503.
  */
 export function createGuard(verifier: Pick<Verifier, 'verify'>, options: GuardOptions, onError: (error: Error) => void): Guard {
   const scopes = scopeList(options.scope);
@@ -138,14 +157,15 @@ export function createGuard(verifier: Pick<Verifier, 'verify'>, options: GuardOp
     // No key is asked about too (as ""): Latchkey answers missing_api_key, counts it against the client's
     // failure budget and writes its audit event, as /api/v1 does for a call without a key.
     const key = (bearerToken(request.authorization) ?? '').slice(0, MAX_KEY);
-    const path = (request.url.split('?')[0] ?? '/').slice(0, MAX_PATH);
+    const path = auditPath(request.url);
     const ip = plainIp(request.ip);
     if (!ip) {
       // Latchkey needs the address (allowlists, the failure budget): without it, refuse rather than guess.
       onError(new Error("latchkey: the client's IP address is unknown (Hono outside @hono/node-server: pass clientIp)"));
       return refusal('internal_error', 'The API could not check the API key. Quote the request id if you contact support.', localRequestId());
     }
-    const body: VerifyRequest = { key, scopes, client_ip: ip, method: request.method.toUpperCase(), path, ...(cost === 1 ? {} : { cost }) };
+    const method = METHOD.test(request.method) ? request.method.toUpperCase() : undefined;
+    const body: VerifyRequest = { key, scopes, client_ip: ip, path, ...(method ? { method } : {}), ...(cost === 1 ? {} : { cost }) };
     try {
       return decide(await verifier.verify(body), scopes);
     } catch (error) {
