@@ -4,7 +4,9 @@ import { it } from 'node:test';
 import { buildApp } from '../src/app.js';
 import { newId } from '../src/ids.js';
 import { connectRedis } from '../src/redis.js';
-import { Client, PASSWORD, addUser, describeEachBackend, newTenant, uniqueEmail, type Harness, type Reply } from './harness.js';
+import { PERMISSIONS } from '../src/service-keys/permissions.js';
+import { Client, PASSWORD, addUser, describeEachBackend, newTenant, serviceClient, uniqueEmail, type Harness, type Reply } from './harness.js';
+import { BODIES, MANAGEMENT_ROUTES, routeName, urlOf } from './management-routes.js';
 import { inviteAndJoin } from './invite.js';
 import { productionServicesSkipReason, TEST_REDIS_URL } from './services.js';
 
@@ -173,6 +175,40 @@ describeEachBackend('accounts', (harness) => {
       assert.equal(reply.body.error.code, 'not_found');
     }
     assert.equal((await theirs.client.get(`${theirs.keys}/${theirKey.body.id}`)).body.status, 'active');
+  });
+
+  it('a service key limited to one workspace gets 404 for every route of another, and cannot create workspaces', async () => {
+    const h = harness();
+    const mine = await newTenant(h);
+    const theirs = await newTenant(h);
+    const theirKey = (await theirs.client.post(theirs.keys, { name: 'theirs', scopes: ['tickets:read'] })).body;
+    const external = `theirs-${randomInt(1e9)}`;
+    const everything = await serviceClient(h, PERMISSIONS);
+    await everything.patch(`/v1/workspaces/${theirs.workspaceId}`, { external_id: external });
+    const limited = await serviceClient(h, PERMISSIONS, [mine.workspaceId]);
+    const theirIds = { workspace_id: theirs.workspaceId, key_id: theirKey.id, secret_id: theirKey.secrets[0].id, user_id: theirs.userId, event_id: newId('evt') };
+    const workspaceRoutes = MANAGEMENT_ROUTES.filter(([, path, need]) => path.includes('{workspace_id}') && need !== 'session');
+    assert.ok(workspaceRoutes.length >= 15);
+    for (const [method, path] of workspaceRoutes) {
+      const reply = await limited.request(method as 'GET', urlOf(path, theirIds), BODIES[routeName(method, path)]);
+      assert.equal(reply.status, 404, `${method} ${path}: ${reply.raw}`);
+      assert.equal(reply.body.error.code, 'not_found');
+      // Their ids under my workspace are just as unknown.
+      if (path.includes('{key_id}')) {
+        const mixed = await limited.request(method as 'GET', urlOf(path, { ...theirIds, workspace_id: mine.workspaceId }), BODIES[routeName(method, path)]);
+        assert.equal(mixed.status, 404, `${method} ${path} under my workspace: ${mixed.raw}`);
+      }
+    }
+    assert.deepEqual((await limited.get(`/v1/workspaces?external_id=${external}`)).body.data, []);
+    assert.deepEqual((await limited.get('/v1/workspaces')).body.data.map((w: { id: string }) => w.id), [mine.workspaceId]);
+    const create = await limited.post('/v1/workspaces', { name: 'Escape' });
+    assert.equal(create.status, 403);
+    assert.equal(create.body.error.code, 'insufficient_permission');
+
+    const after = await theirs.client.get(`${theirs.keys}/${theirKey.id}`);
+    assert.deepEqual([after.body.name, after.body.status, after.body.secrets.length], ['theirs', 'active', 1], 'nothing of theirs changed');
+    assert.equal((await theirs.client.get(`/v1/workspaces/${theirs.workspaceId}`)).body.name, 'Acme');
+    assert.equal((await theirs.client.get(`/v1/workspaces/${theirs.workspaceId}/members`)).body.data.length, 1);
   });
 
   it('records logins, failed logins and role changes with actor, time and source IP', async () => {

@@ -340,7 +340,7 @@ interface ManagementEventJson {
   id: string;
   object: string;
   action: string;
-  actor: { id: string; email: string } | null;
+  actor: { type: string; id: string; email: string | null } | null;
   target: { type: string; id: string } | null;
   details: Record<string, unknown>;
   [field: string]: unknown;
@@ -373,11 +373,11 @@ describeEachBackend('management log search', (harness) => {
     assert.deepEqual(keyActions, ['api_key.revoke', 'api_key.create', 'api_key.rotate', 'api_key.update', 'api_key.create']);
 
     const rotate = all.find((e) => e.action === 'api_key.rotate')!;
-    assert.deepEqual(Object.keys(rotate).sort(), ['action', 'actor', 'created_at', 'details', 'id', 'object', 'request_id', 'source_ip', 'target', 'user_agent']);
+    assert.deepEqual(Object.keys(rotate).sort(), ['action', 'actor', 'created_at', 'details', 'id', 'object', 'on_behalf_of', 'request_id', 'source_ip', 'target', 'user_agent']);
     assert.match(rotate.id, /^mev_/);
     assert.deepEqual(
       { object: rotate.object, actor: rotate.actor, target: rotate.target, source_ip: rotate.source_ip, overlap: rotate.details.overlap_seconds },
-      { object: 'management_event', actor: { id: adminId, email: adminEmail }, target: { type: 'api_key', id: key.id }, source_ip: '127.0.0.1', overlap: 60 },
+      { object: 'management_event', actor: { type: 'user', id: adminId, email: adminEmail }, target: { type: 'api_key', id: key.id }, source_ip: '127.0.0.1', overlap: 60 },
     );
     assert.match(String(rotate.request_id), /^req_/);
 

@@ -107,6 +107,56 @@ describe('operator CLI', () => {
     assert.deepEqual(await withDb(dataDir, snapshot), before, 'no refusal wrote anything');
   });
 
+  it('creates a service key whose secret is printed once, lists keys without secrets, revokes one; refuses unknown permissions and workspaces', async () => {
+    const created = cli(dataDir, ['create-service-key', '--name', 'billing-backend', '--permissions', 'keys:read,workspaces:read', '--workspace', workspaceId]);
+    assert.equal(created.status, 0, created.stderr);
+    const secret = created.stdout.trim();
+    assert.match(secret, /^lk_svc_[0-9A-Za-z]{36}$/, 'stdout is the secret alone, for a script to capture');
+    assert.ok(!created.stderr.includes(secret.slice(8)), 'the secret is printed once');
+    const id = /(svk_\w+)/.exec(created.stderr)?.[1];
+    assert.ok(id, created.stderr);
+    assert.match(created.stderr, new RegExp(`keys:read, workspaces:read; ${workspaceId}`));
+
+    const listed = cli(dataDir, ['list-service-keys']);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^${id}\tbilling-backend\tlk_svc_\\w+…?\tkeys:read,workspaces:read\t${workspaceId}\tactive$`, 'm'));
+    assert.ok(!listed.stdout.includes(secret.slice(8, 20)), 'no secret in the list');
+
+    // The key works on the management API of this installation, within its workspace.
+    const status = await withDb(dataDir, async (db) => {
+      const app = await buildApp({ config: loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), db });
+      const reply = await app.inject({ url: `/v1/workspaces/${workspaceId}/members`, headers: { authorization: `Bearer ${secret}` } });
+      await app.close();
+      return reply.statusCode;
+    });
+    assert.equal(status, 200);
+
+    const revoked = cli(dataDir, ['revoke-service-key', id]);
+    assert.equal(revoked.status, 0, revoked.stderr);
+    assert.match(cli(dataDir, ['list-service-keys']).stdout, new RegExp(`^${id}\t.*\trevoked \\d{4}-`, 'm'));
+    const after = await withDb(dataDir, async (db) => {
+      const app = await buildApp({ config: loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), db });
+      const reply = await app.inject({ url: `/v1/workspaces/${workspaceId}/members`, headers: { authorization: `Bearer ${secret}` } });
+      await app.close();
+      return reply.json() as { error: { code: string } };
+    });
+    assert.equal(after.error.code, 'invalid_service_key');
+
+    const before = await withDb(dataDir, (db) => db.selectFrom('service_keys').select('id').execute());
+    const refusals: Array<[string[], RegExp]> = [
+      [['create-service-key', '--name', 'x', '--permissions', 'keys:read,keys:destroy'], /^latchkey: --permissions: "keys:destroy" is not a permission; give some of: workspaces:read, /],
+      [['create-service-key', '--name', 'x', '--permissions', 'keys:read', '--workspace', 'ws_01m8xxf5wcs8can98taepnp3k2'], /^latchkey: no workspace has the id ws_01m8xxf5wcs8can98taepnp3k2$/],
+      [['revoke-service-key', id], new RegExp(`^latchkey: no active service key has the id ${id}$`)],
+    ];
+    for (const [args, message] of refusals) {
+      const run = cli(dataDir, args);
+      assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr.trim(), message);
+      assert.equal(run.stdout, '', 'no secret printed for a refused key');
+    }
+    assert.deepEqual(await withDb(dataDir, (db) => db.selectFrom('service_keys').select('id').execute()), before, 'no refusal created a key');
+  });
+
   it('lowering the ceiling brings every key over it within it, records each and names them; raising it changes no key', async () => {
     const keys = await withDb(dataDir, async (db) => {
       const app = await buildApp({ config: loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), db });

@@ -32,6 +32,8 @@ export interface FuzzTargets {
   recordIds: Record<string, string>;
   cookie: string;
   csrf: string;
+  /** A service key with the workspace permissions: workspace bodies are sent with it too, to reach the writes. */
+  serviceSecret: string;
   /** Source addresses: the made-up-key limit is per address, so spreading them keeps lookups happening. */
   ips: string[];
 }
@@ -343,6 +345,10 @@ export function arbitraries(t: FuzzTargets) {
   const passwordField = fc.oneof({ weight: 1, arbitrary: fc.string({ minLength: 10, maxLength: 12 }) }, { weight: 12, arbitrary: fc.oneof(fc.string({ maxLength: 9 }), junk) });
   const roleField = fc.oneof(fc.constantFrom('owner', 'admin', 'member'), text);
   const keyId = fc.oneof({ weight: 4, arbitrary: fc.constant(t.victimKeyId) }, { weight: 1, arbitrary: junkSegment });
+  const workspaceFields = fc.record(
+    { name: maybe(text), external_id: maybe(fc.oneof(text, junk)), metadata: maybe(fc.oneof(fc.dictionary(fc.oneof(fc.string({ maxLength: 30 }), binary(20)), junk, { maxKeys: 8 }), junk)) },
+    { requiredKeys: [] },
+  );
   const management = fc.oneof(
     fc.tuple(fc.constant('POST'), fc.constant(`${ws}/api-keys`), body(keyFields)),
     fc.tuple(fc.constant('PATCH'), keyId.map((k) => `${ws}/api-keys/${k}`), body(keyFields)),
@@ -351,15 +357,19 @@ export function arbitraries(t: FuzzTargets) {
     fc.tuple(fc.constant('DELETE'), junkSegment.map((k) => `${ws}/api-keys/${k}`), fc.constant('')),
     fc.tuple(fc.constant('POST'), fc.constant(`${ws}/members`), body(fc.record({ email: maybe(emailField), password: maybe(passwordField), role: maybe(roleField) }, { requiredKeys: [] }))),
     fc.tuple(fc.constant('PATCH'), fc.oneof(fc.constant(t.memberUserId), junkSegment).map((u) => `${ws}/members/${u}`), body(fc.record({ role: maybe(roleField) }, { requiredKeys: [] }))),
-    fc.tuple(fc.constant('POST'), fc.constant('/v1/workspaces'), body(fc.record({ name: maybe(text) }, { requiredKeys: [] }))),
+    fc.tuple(fc.constant('POST'), fc.constant('/v1/workspaces'), body(workspaceFields)),
+    fc.tuple(fc.constant('PATCH'), fc.constant(ws), body(workspaceFields)),
     fc.tuple(fc.constant('POST'), fc.constant('/v1/setup'), body(fc.record({ email: maybe(emailField), password: maybe(passwordField), workspace_name: maybe(text) }, { requiredKeys: [] }))),
     fc.tuple(fc.constant('POST'), fc.constant('/v1/auth/login'), body(fc.record({ email: maybe(emailField), password: maybe(passwordField) }, { requiredKeys: [] }))),
   );
   const csrf = fc.oneof({ weight: 12, arbitrary: fc.constant(t.csrf) }, { weight: 1, arbitrary: fc.oneof(fc.constant(''), binary(50), fc.constant(t.csrf.slice(1))) });
-  const managementRequests: fc.Arbitrary<FuzzRequest> = fc.tuple(management, contentType, csrf).map(([[method, url, payload], type, token]) => ({
+  const managementRequests: fc.Arbitrary<FuzzRequest> = fc.tuple(management, contentType, csrf, fc.boolean()).map(([[method, url, payload], type, token, asService]) => ({
     method,
     url,
-    headers: { cookie: t.cookie, 'x-csrf-token': token, ...(payload && type ? { 'content-type': type } : {}) },
+    headers: {
+      ...(asService && (url === ws || url === '/v1/workspaces') ? { authorization: `Bearer ${t.serviceSecret}` } : { cookie: t.cookie, 'x-csrf-token': token }),
+      ...(payload && type ? { 'content-type': type } : {}),
+    },
     ...(payload ? { payload } : {}),
     // Sign-in attempts come from one address, whose failure budget then bounds the scrypt work of the run.
     remoteAddress: '198.51.100.250',

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { sql } from 'kysely';
-import { generateSecret } from '../src/keys/key-format.js';
-import { PASSWORD, apiCall, createKey, describeEachBackend, newTenant, type Harness, type Reply } from './harness.js';
+import { generateSecret, generateServiceSecret } from '../src/keys/key-format.js';
+import { createServiceKeys } from '../src/service-keys/service-keys.js';
+import { Client, PASSWORD, apiCall, createKey, describeEachBackend, newTenant, serviceClient, type Harness, type Reply } from './harness.js';
 
 /** Every row of every table in the schema, partitions included, each row cast to text. */
 async function dumpDatabase(h: Harness): Promise<{ tables: string[]; text: string }> {
@@ -116,5 +117,43 @@ describeEachBackend('secrets at rest', (harness) => {
     }
     assert.ok(!dump.includes(PASSWORD) && !logs.includes(PASSWORD), 'no password in the database or the logs');
     assert.ok(!logs.includes(tenant.client.cookie?.split('=')[1] ?? '<none>'), 'no session token in the logs');
+  });
+
+  it('stores and logs no service key, wherever a request carries it', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const backend = await serviceClient(h);
+    const revoked = await serviceClient(h, ['keys:read']);
+    await createServiceKeys({ db: h.db, keyPrefix: h.config.keyPrefix }).revoke(revoked.serviceKeyId);
+    const madeUp = generateServiceSecret(h.config.keyPrefix);
+    const secrets = [backend.secret, revoked.secret, madeUp];
+
+    const replies: Reply[] = [];
+    for (const secret of secrets) {
+      for (const text of [secret, `${secret}x`, `key_${secret}`, badChecksum(secret)]) {
+        const caller = new Client(h.app);
+        caller.bearer = text;
+        replies.push(await caller.get(tenant.keys));
+        // In the path, the query, a body, the user agent and Latchkey-On-Behalf-Of of calls that change something.
+        replies.push(await backend.get(`${tenant.keys}/${text}?${text}=1`));
+        replies.push(await backend.request('POST', tenant.keys, { name: 'svc', scopes: ['tickets:read'], note: text }, { 'user-agent': `backend (${text})` }));
+        replies.push(await backend.request('POST', tenant.keys, { name: `svc-${text.slice(-8)}`, scopes: ['tickets:read'] }, { 'user-agent': `backend (${text})`, 'latchkey-on-behalf-of': text }));
+        replies.push(await backend.request('POST', '/v1/workspaces', { name: 'via svc', metadata: { token: text } }, { 'latchkey-on-behalf-of': `user ${text}` }));
+        replies.push(await apiCall(h, text, '/api/v1/ping', { ip: '198.51.100.77' }));
+      }
+    }
+    assert.ok(replies.some((r) => r.status === 201) && replies.some((r) => r.status === 401) && replies.some((r) => r.status === 400), replies.map((r) => r.status).join(','));
+
+    const { text: dump } = await dumpDatabase(h);
+    const logs = h.logs.join('');
+    assert.ok(dump.includes(backend.serviceKeyId) && logs.includes('/api-keys'), 'the dump and logs hold the calls');
+    for (const secret of secrets) {
+      for (const fragment of fragments(secret)) {
+        const at = dump.indexOf(fragment);
+        assert.ok(at < 0, `no part of ${secret.slice(0, 12)}… in the database: ${dump.slice(Math.max(0, at - 300), at + 60)}`);
+        const inLogs = logs.indexOf(fragment);
+        assert.ok(inLogs < 0, `no part of ${secret.slice(0, 12)}… in the logs: ${logs.slice(Math.max(0, inLogs - 200), inLogs + 60)}`);
+      }
+    }
   });
 });

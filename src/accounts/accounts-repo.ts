@@ -1,6 +1,28 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/client.js';
-import type { Role } from '../db/schema.js';
+import type { Role, Workspace } from '../db/schema.js';
+
+export interface NewWorkspace {
+  id: string;
+  name: string;
+  ceiling_per_minute: number;
+  ceiling_per_hour: number;
+  external_id?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface WorkspaceChanges {
+  name?: string | undefined;
+  external_id?: string | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** PostgreSQL's unique_violation on the external id's index: another workspace has it (a concurrent create, too). */
+export function isExternalIdTaken(error: unknown): boolean {
+  const { code, constraint, message } = error as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (code !== '23505') return false;
+  return constraint === 'workspaces_external_id' || (typeof message === 'string' && message.includes('workspaces_external_id'));
+}
 
 export function createAccountsRepo() {
   return {
@@ -32,12 +54,53 @@ export function createAccountsRepo() {
       return ex.selectFrom('users').select(['id', 'email', 'created_at']).where('id', '=', id).executeTakeFirst();
     },
 
-    async insertWorkspace(ex: Executor, workspace: { id: string; name: string; ceiling_per_minute: number; ceiling_per_hour: number }) {
-      await ex.insertInto('workspaces').values(workspace).execute();
+    /** Throws PostgreSQL's unique_violation (see isExternalIdTaken) when the external id is taken. */
+    insertWorkspace(ex: Executor, workspace: NewWorkspace): Promise<Workspace> {
+      const { metadata, ...rest } = workspace;
+      return ex
+        .insertInto('workspaces')
+        .values({ ...rest, ...(metadata === undefined ? {} : { metadata: JSON.stringify(metadata) }) })
+        .returningAll()
+        .executeTakeFirstOrThrow();
     },
 
     findWorkspace(ex: Executor, id: string) {
       return ex.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    findWorkspaceByExternalId(ex: Executor, externalId: string) {
+      return ex.selectFrom('workspaces').selectAll().where('external_id', '=', externalId).executeTakeFirst();
+    },
+
+    /**
+     * A page of workspaces, newest first: those a service key reaches (`reach` null = every one), or those a
+     * person manages (Owner or Admin); `limit + 1` rows (pagination.ts).
+     */
+    listWorkspaces(ex: Executor, filter: { reach: ReadonlySet<string> | null } | { managerId: string }, query: { externalId?: string | undefined; cursor?: string | undefined; size: number }) {
+      let q = ex.selectFrom('workspaces').selectAll('workspaces');
+      if ('managerId' in filter) {
+        q = q
+          .innerJoin('memberships', 'memberships.workspace_id', 'workspaces.id')
+          .where('memberships.user_id', '=', filter.managerId)
+          .where('memberships.role', 'in', ['owner', 'admin']);
+      } else if (filter.reach !== null) {
+        if (filter.reach.size === 0) return Promise.resolve([]);
+        q = q.where('workspaces.id', 'in', [...filter.reach]);
+      }
+      if (query.externalId !== undefined) q = q.where('workspaces.external_id', '=', query.externalId);
+      if (query.cursor !== undefined) q = q.where('workspaces.id', '<', query.cursor);
+      return q.orderBy('workspaces.id', 'desc').limit(query.size).execute();
+    },
+
+    /** Throws unique_violation when the new external id is taken. */
+    updateWorkspace(ex: Executor, id: string, changes: WorkspaceChanges): Promise<Workspace | undefined> {
+      const { metadata, ...rest } = changes;
+      return ex
+        .updateTable('workspaces')
+        .set({ ...rest, ...(metadata === undefined ? {} : { metadata: JSON.stringify(metadata) }) })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
     },
 
     /**

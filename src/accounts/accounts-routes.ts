@@ -6,22 +6,17 @@ import { displayName, email, iso, password, pathId, role, workspaceParams } from
 import type { AccountsService } from './accounts-service.js';
 import { clearSessionCookie, setSessionCookie, type SessionOptions } from './session-plugin.js';
 import { csrfTokenFor } from './session-token.js';
+import { presentWorkspace } from './workspaces-service.js';
+import { workspacesRoutes } from './workspaces-routes.js';
 
 export interface AccountsRoutesOptions {
   accounts: AccountsService;
   cookieSecure: SessionOptions['cookieSecure'];
 }
 
-function presentWorkspace(w: { id: string; name: string; ceiling_per_minute: number; ceiling_per_hour: number }) {
-  return {
-    id: w.id,
-    object: 'workspace' as const,
-    name: w.name,
-    rate_limit_ceiling: { per_minute: w.ceiling_per_minute, per_hour: w.ceiling_per_hour },
-  };
-}
-
 export const accountsRoutes: FastifyPluginAsyncZod<AccountsRoutesOptions> = async (app, { accounts, cookieSecure }) => {
+  await app.register(workspacesRoutes, { workspaces: accounts.workspaces });
+
   app.get('/v1/setup', { config: { public: true } }, async () => ({ needs_setup: !(await accounts.isSetUp()) }));
 
   app.post(
@@ -64,11 +59,6 @@ export const accountsRoutes: FastifyPluginAsyncZod<AccountsRoutesOptions> = asyn
       workspaces,
       csrf_token: csrfTokenFor(session.token),
     };
-  });
-
-  app.post('/v1/workspaces', { schema: { body: z.strictObject({ name: displayName }) } }, async (request, reply) => {
-    const workspace = await accounts.createWorkspace(request.body.name, signedInContext(request));
-    return reply.code(201).send(presentWorkspace(workspace));
   });
 
   app.get('/v1/workspaces/:workspace_id/members', { config: { permission: 'workspaces:read' }, schema: { params: workspaceParams } }, async (request) => {

@@ -6,6 +6,7 @@ import { newId } from '../ids.js';
 import type { AccountsRepo } from './accounts-repo.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './password.js';
+import { createWorkspacesService } from './workspaces-service.js';
 import { csrfTokenFor, hashSessionToken, newSessionToken } from './session-token.js';
 
 export interface AccountsDeps {
@@ -38,6 +39,7 @@ export function normalizeEmail(email: string): string {
 
 export function createAccountsService(deps: AccountsDeps) {
   const { db, repo } = deps;
+  const workspaces = createWorkspacesService({ db, repo, defaultCeilingPerMinute: deps.defaultCeilingPerMinute });
 
   async function startSession(ex: Executor, user: { id: string; email: string }): Promise<SignedIn> {
     const sessionToken = newSessionToken();
@@ -47,13 +49,7 @@ export function createAccountsService(deps: AccountsDeps) {
   }
 
   async function createWorkspaceFor(ex: Executor, userId: string, name: string) {
-    const workspace = {
-      id: newId('ws'),
-      name,
-      ceiling_per_minute: deps.defaultCeilingPerMinute,
-      ceiling_per_hour: deps.defaultCeilingPerMinute * 60,
-    };
-    await repo.insertWorkspace(ex, workspace);
+    const workspace = await workspaces.insertWorkspace(ex, { name });
     await repo.insertMembership(ex, { workspace_id: workspace.id, user_id: userId, role: 'owner' });
     return workspace;
   }
@@ -140,13 +136,8 @@ export function createAccountsService(deps: AccountsDeps) {
       return { user, workspaces: await repo.listWorkspacesOfUser(db, userId) };
     },
 
-    async createWorkspace(name: string, context: ActionContext & { actor: { id: string; email: string } }) {
-      return db.transaction().execute(async (tx) => {
-        const workspace = await createWorkspaceFor(tx, context.actor.id, name);
-        await recordManagementEvent(tx, context, { workspaceId: workspace.id, action: 'workspace.create', target: { type: 'workspace', id: workspace.id } });
-        return workspace;
-      });
-    },
+    /** Workspaces by name, external id and metadata, for people and service keys (workspaces-service.ts). */
+    workspaces,
 
     /**
      * The caller's role in a workspace: 404 when they are not in it (as if it did not exist),

@@ -55,7 +55,8 @@ export async function recordManagementEvent(ex: Executor, context: ActionContext
       actor_user_id: context.actor?.id ?? null,
       actor_email: context.actor?.email ?? null,
       actor_service_key_id: context.actor ? null : (context.serviceKey?.id ?? null),
-      on_behalf_of: context.actor || !context.serviceKey ? null : (context.onBehalfOf ?? null),
+      // Text the SaaS sends about its own user: stored like the user agent, with anything key-shaped masked.
+      on_behalf_of: context.actor || !context.serviceKey || context.onBehalfOf === undefined ? null : redactSecrets(context.onBehalfOf),
       action: event.action,
       target_type: event.target?.type ?? null,
       target_id: event.target?.id ?? null,

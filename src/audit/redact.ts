@@ -14,9 +14,9 @@ const MIN_SECRET_CHARS = RANDOM_LENGTH - 6;
  */
 const KEY_SHAPE = new RegExp(`[a-z][a-z0-9]{0,11}_(?:live|test|svc)_[0-9A-Za-z]{${MIN_SECRET_CHARS},}`, 'g');
 
-/** Every key has one of these; text without either (most paths, user agents, values) skips the regex. */
+/** Every key has one of these; text without any (most paths, user agents, values) skips the regex. */
 function mayHoldKey(text: string): boolean {
-  return text.includes('_live_') || text.includes('_test_');
+  return text.includes('_live_') || text.includes('_test_') || text.includes('_svc_');
 }
 
 function decoded(text: string): string {

@@ -21,13 +21,14 @@ export const ERRORS = {
   not_found: { status: 404, type: 'not_found_error' },
   already_set_up: { status: 409, type: 'conflict_error' },
   conflict: { status: 409, type: 'conflict_error' },
-  external_id_taken: { status: 409, type: 'conflict_error' },
+  // `workspace_id`: the workspace that holds the external id.
+  external_id_taken: { status: 409, type: 'conflict_error', fields: ['workspace_id'] },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
   internal_error: { status: 500, type: 'api_error' },
   service_unavailable: { status: 503, type: 'api_error' },
-} as const satisfies Record<string, { status: number; type: string }>;
+} as const satisfies Record<string, { status: number; type: string; fields?: readonly string[] }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
@@ -35,13 +36,16 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly param: string | undefined;
   readonly headers: Record<string, string>;
+  /** Machine-readable facts beside the message (e.g. external_id_taken's `workspace_id`). */
+  readonly fields: Record<string, string>;
 
-  constructor(code: ErrorCode, message: string, options: { param?: string; headers?: Record<string, string> } = {}) {
+  constructor(code: ErrorCode, message: string, options: { param?: string; headers?: Record<string, string>; fields?: Record<string, string> } = {}) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.param = options.param;
     this.headers = options.headers ?? {};
+    this.fields = options.fields ?? {};
   }
 
   get status(): number {
@@ -58,7 +62,7 @@ export function notFound(what: string): AppError {
 }
 
 export interface ErrorBody {
-  error: { type: string; code: ErrorCode; message: string; param?: string; request_id: string };
+  error: { type: string; code: ErrorCode; message: string; param?: string; request_id: string; [field: string]: string | undefined };
 }
 
 export function errorBody(error: AppError, requestId: string): ErrorBody {
@@ -68,6 +72,7 @@ export function errorBody(error: AppError, requestId: string): ErrorBody {
       code: error.code,
       message: error.message,
       ...(error.param === undefined ? {} : { param: error.param }),
+      ...error.fields,
       request_id: requestId,
     },
   };

@@ -24,11 +24,12 @@ export async function registerOpenApi(app: FastifyInstance, keyPrefix: string, p
           scopeTable(product),
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: `A ${product.name} API key` } },
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: `A ${product.name} API key` }, ...MANAGEMENT_SECURITY },
       },
       'x-scopes': product.scopes.map(({ scope, group, description }) => ({ scope, group, description })),
     } as Record<string, unknown>,
     transform: (document) => {
+      if (document.url.startsWith('/v1/')) return managementOperation(document);
       if (!document.url.startsWith('/api/v1')) return { schema: { hide: true } as FastifySchema, url: document.url };
       const scope = (document.route.config as { scope?: string | null } | undefined)?.scope ?? null;
       const transformed = jsonSchemaTransform(document);
@@ -89,3 +90,36 @@ const DOCS_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };
+
+type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
+
+const MANAGEMENT_SECURITY = {
+  serviceKey: { type: 'http', scheme: 'bearer', description: 'A service key ({brand}_svc_…), for the management API (/v1)' },
+  session: { type: 'apiKey', in: 'cookie', name: 'latchkey_session', description: 'A console session; changes also send X-CSRF-Token' },
+} as const;
+
+/**
+ * The management API (`/v1/…`), for a SaaS backend's typed client: each operation says how it may be
+ * called. With a service key (`Authorization: Bearer {brand}_svc_…`) holding `x-required-permission`
+ * (null: any service key); with a person's session cookie (and X-CSRF-Token on changes); `x-session-only`
+ * marks the routes a service key can never call (setup, login, invitations).
+ */
+function managementOperation(document: TransformInput) {
+  const config = document.route.config as { permission?: string | null; public?: boolean; serviceKeyOnly?: boolean } | undefined;
+  const transformed = jsonSchemaTransform(document);
+  const permission = config?.permission;
+  const security: Array<Record<string, string[]>> = [];
+  if (permission !== undefined) security.push({ serviceKey: permission === null ? [] : [permission] });
+  if (!config?.serviceKeyOnly && !config?.public) security.push({ session: [] });
+  const needs =
+    permission === undefined ? 'For people signed in to the console only: a service key is refused.' : permission === null ? 'Any service key may call it.' : `A service key needs the \`${permission}\` permission.`;
+  return {
+    url: transformed.url,
+    schema: {
+      ...transformed.schema,
+      description: needs,
+      security: config?.public ? [] : security,
+      ...(permission === undefined ? { 'x-session-only': true } : { 'x-required-permission': permission }),
+    } as unknown as FastifySchema,
+  };
+}

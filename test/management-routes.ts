@@ -1,0 +1,63 @@
+import type { Permission } from '../src/service-keys/permissions.js';
+
+/**
+ * Every management route, as PRODUCT.md gives it, and what a service key needs to call it: a permission,
+ * `null` (any service key), or `session` (people only: a service key is refused). A literal, independent
+ * of src/: test/service-keys.test.ts compares it with the routes the app registered (every /v1 route is in
+ * /openapi.json), so a route added without an entry here, or whose permission changes, fails.
+ */
+export type Need = Permission | null | 'session';
+export const MANAGEMENT_ROUTES: ReadonlyArray<readonly [method: string, path: string, need: Need]> = [
+  ['GET', '/v1/setup', 'session'],
+  ['POST', '/v1/setup', 'session'],
+  ['POST', '/v1/auth/login', 'session'],
+  ['POST', '/v1/auth/logout', 'session'],
+  ['GET', '/v1/auth/me', 'session'],
+  ['GET', '/v1/invitations/{token}', 'session'],
+  ['POST', '/v1/invitations/{token}/accept', 'session'],
+  ['POST', '/v1/workspaces/{workspace_id}/members', 'session'],
+  ['GET', '/v1/workspaces/{workspace_id}/invitations', 'session'],
+  ['DELETE', '/v1/workspaces/{workspace_id}/invitations/{invitation_id}', 'session'],
+  ['GET', '/v1/scopes', null],
+  ['GET', '/v1/product', null],
+  ['POST', '/v1/workspaces', 'workspaces:write'],
+  ['GET', '/v1/workspaces', 'workspaces:read'],
+  ['GET', '/v1/workspaces/{workspace_id}', 'workspaces:read'],
+  ['PATCH', '/v1/workspaces/{workspace_id}', 'workspaces:write'],
+  ['GET', '/v1/workspaces/{workspace_id}/members', 'workspaces:read'],
+  ['PATCH', '/v1/workspaces/{workspace_id}/members/{user_id}', 'workspaces:write'],
+  ['DELETE', '/v1/workspaces/{workspace_id}/members/{user_id}', 'workspaces:write'],
+  ['POST', '/v1/workspaces/{workspace_id}/demo-data', 'workspaces:write'],
+  ['GET', '/v1/workspaces/{workspace_id}/api-keys', 'keys:read'],
+  ['POST', '/v1/workspaces/{workspace_id}/api-keys', 'keys:write'],
+  ['GET', '/v1/workspaces/{workspace_id}/api-keys/{key_id}', 'keys:read'],
+  ['PATCH', '/v1/workspaces/{workspace_id}/api-keys/{key_id}', 'keys:write'],
+  ['POST', '/v1/workspaces/{workspace_id}/api-keys/{key_id}/rotate', 'keys:write'],
+  ['POST', '/v1/workspaces/{workspace_id}/api-keys/{key_id}/secrets/{secret_id}/revoke', 'keys:write'],
+  ['DELETE', '/v1/workspaces/{workspace_id}/api-keys/{key_id}', 'keys:write'],
+  ['GET', '/v1/workspaces/{workspace_id}/api-keys/{key_id}/usage', 'audit:read'],
+  ['GET', '/v1/workspaces/{workspace_id}/audit-events', 'audit:read'],
+  ['GET', '/v1/workspaces/{workspace_id}/audit-events/export', 'audit:read'],
+  ['GET', '/v1/workspaces/{workspace_id}/audit-events/{event_id}', 'audit:read'],
+  ['GET', '/v1/workspaces/{workspace_id}/management-events', 'audit:read'],
+  ['GET', '/v1/workspaces/{workspace_id}/anomalies', 'audit:read'],
+];
+
+export const routeName = (method: string, path: string) => `${method} ${path}`;
+
+export function urlOf(path: string, ids: Record<string, string>): string {
+  return path.replace(/\{(\w+)\}/g, (_m, name: string) => ids[name] ?? `missing-${name}`);
+}
+
+/** A body each route accepts (in table order: the member's role changes before they are removed, the key is rotated before its first secret is revoked and before it is revoked). */
+export const BODIES: Record<string, unknown> = {
+  'POST /v1/workspaces': { name: 'Made by a service key' },
+  'PATCH /v1/workspaces/{workspace_id}': { name: 'Renamed by a service key' },
+  'PATCH /v1/workspaces/{workspace_id}/members/{user_id}': { role: 'admin' },
+  'POST /v1/workspaces/{workspace_id}/api-keys': { name: 'svc-made', scopes: ['tickets:read'] },
+  'PATCH /v1/workspaces/{workspace_id}/api-keys/{key_id}': { name: 'renamed' },
+  'POST /v1/setup': { email: 'x@example.com', password: 'long enough password', workspace_name: 'x' },
+  'POST /v1/auth/login': { email: 'x@example.com', password: 'long enough password' },
+  'POST /v1/workspaces/{workspace_id}/members': { email: 'x@example.com', role: 'admin' },
+};
+
