@@ -166,6 +166,9 @@ export async function createKey(session: Session, body: Record<string, unknown>)
 export interface LoadOptions {
   url: string;
   headers?: Record<string, string>;
+  /** GET unless given; `body` is sent as is (set content-type in `headers`). */
+  method?: 'GET' | 'POST';
+  body?: string;
   connections: number;
   pipelining: number;
   warmupSeconds: number;

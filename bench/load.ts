@@ -10,7 +10,14 @@ import { generateSecret, randomBase62 } from '../src/keys/key-format.js';
 import { cpuSeconds, machineBusySeconds, type AttackOptions, type LoadOptions, type LoadResult } from './lib.js';
 
 const options = JSON.parse(process.argv[2] ?? '') as LoadOptions;
-const base = { url: options.url, headers: options.headers ?? {}, connections: options.connections, pipelining: options.pipelining };
+const base = {
+  url: options.url,
+  headers: options.headers ?? {},
+  connections: options.connections,
+  pipelining: options.pipelining,
+  ...(options.method ? { method: options.method } : {}),
+  ...(options.body === undefined ? {} : { body: options.body }),
+};
 
 type Request = autocannon.Request;
 type Rotation = { requests: Array<{ setupRequest: (request: Request) => Request }>; wrapped: () => boolean };

@@ -25,8 +25,9 @@ declare -A RUNS=(
   [audit-queries]="bench/audit-queries.ts"
   [scale]="bench/scale.ts"
   [memory]="bench/memory.ts"
+  [verify]="bench/verify.ts"
 )
-ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres cold-keys-c1 cold-keys-postgres-c1 under-attack under-attack-postgres multi-instance revoke-latency lookup-timing audit-queries scale memory)
+ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres cold-keys-c1 cold-keys-postgres-c1 under-attack under-attack-postgres multi-instance revoke-latency lookup-timing audit-queries scale memory verify)
 
 failed=()
 for name in "${@:-${ORDER[@]}}"; do

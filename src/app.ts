@@ -43,6 +43,7 @@ import type { RateLimitStore } from './ratelimit/store.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { consoleStatic } from './console-static.js';
 import { productRoutes } from './product/product-routes.js';
+import { verifyRoutes } from './verify/verify-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -168,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     defaultCeilingPerMinute: config.defaultCeilingPerMinute,
     now,
     loginThrottle: createLoginThrottle(rateLimits),
+    onKeyChanged: (keyId) => bus.publish(keyId),
   });
   const invitations = createInvitationsService({
     db,
@@ -218,20 +220,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  // The management API: one encapsulated context with its own session and workspace checks.
-  await app.register(async (management) => {
-    await management.register(sessionPlugin, { accounts, serviceKeys, cookieSecure: config.cookieSecure });
-    await management.register(workspaceScope, { accounts });
-    await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
-    await management.register(invitationsRoutes, { invitations, cookieSecure: config.cookieSecure });
-    await management.register(productRoutes, { product: config.product });
-    await management.register(keysRoutes, { keys });
-    await management.register(demoDataRoutes, { db, now });
-    await management.register(auditRoutes, { db, now, payloadDays: config.auditPayloadDays });
-    await management.register(usageRoutes, { db, now });
-  });
-
-  // The protected API: every route behind an API key, its scope declared on the route.
   const authenticator = createAuthenticator({
     db,
     repo: keysRepo,
@@ -244,6 +232,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now,
     onLookup: countLookup,
   });
+
+  // The management API: one encapsulated context with its own session and workspace checks.
+  await app.register(async (management) => {
+    await management.register(sessionPlugin, { accounts, serviceKeys, cookieSecure: config.cookieSecure });
+    await management.register(workspaceScope, { accounts });
+    await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
+    await management.register(invitationsRoutes, { invitations, cookieSecure: config.cookieSecure });
+    await management.register(productRoutes, { product: config.product });
+    await management.register(keysRoutes, { keys });
+    await management.register(demoDataRoutes, { db, now });
+    await management.register(auditRoutes, { db, now, payloadDays: config.auditPayloadDays });
+    await management.register(usageRoutes, { db, now });
+    await management.register(verifyRoutes, { authenticator, product: config.product, now });
+  });
+
+  // The protected API: every route behind an API key, its scope declared on the route.
   await app.register(async (api) => {
     await api.register(apiAuth, { authenticator });
     await api.register(currentKeyRoutes, { keys, selfRotation: config.product.isScope('keys:rotate_self') });

@@ -55,6 +55,10 @@ async function start(backend: 'pglite' | 'postgres'): Promise<Ctx> {
       secretId: 'sec_test',
       secretVersion: 1,
       scopes: new Set(),
+      meta: {},
+      workspaceExternalId: null,
+      keyExpiresAt: null,
+      secretPrefix: 'lk_live_test…',
     };
     request.principal = principal;
   });

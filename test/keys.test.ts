@@ -312,3 +312,86 @@ describeEachBackend('API key lifecycle', (harness) => {
     assert.deepEqual(keyEvents[1]?.details.changed, ['name']);
   });
 });
+
+describeEachBackend('API key meta and expiry', (harness) => {
+  it('creates and shows a key with meta and expires_at, and lists it', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const expiresAt = new Date(h.clock.now.getTime() + 86_400_000).toISOString();
+    const created = await createKey(tenant, { meta: { customer: 'cus_42', plan: { tier: 'pro', seats: 5 } }, expires_at: expiresAt });
+    assert.equal(created.status, 201, created.raw);
+    assert.deepEqual([created.body.meta, created.body.expires_at, created.body.status], [{ customer: 'cus_42', plan: { tier: 'pro', seats: 5 } }, expiresAt, 'active']);
+    const got = await tenant.client.get(`${tenant.keys}/${created.body.id}`);
+    assert.deepEqual([got.body.meta, got.body.expires_at], [created.body.meta, expiresAt]);
+    const plain = (await createKey(tenant)).body;
+    assert.deepEqual([plain.meta, plain.expires_at], [{}, null], 'defaults: {} and no end');
+    const listed = (await tenant.client.get(tenant.keys)).body.data.find((k: { id: string }) => k.id === created.body.id);
+    assert.deepEqual([listed.meta, listed.expires_at], [created.body.meta, expiresAt]);
+  });
+
+  it('refuses a bad meta or expires_at, naming the field, on create and PATCH', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant)).body;
+    const past = new Date(h.clock.now.getTime() - 1000).toISOString();
+    const leaked = (await createKey(tenant)).body.secret as string;
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['expires_at in the past', { expires_at: past }, 'expires_at'],
+      ['expires_at not a date-time', { expires_at: 'tomorrow' }, 'expires_at'],
+      ['expires_at a date only', { expires_at: '2099-01-01' }, 'expires_at'],
+      ['meta over 4 KB', { meta: { note: 'x'.repeat(4100) } }, 'meta'],
+      ['meta not an object', { meta: ['a'] }, 'meta'],
+      ['meta holding a key', { meta: { backup: leaked } }, 'meta'],
+    ];
+    for (const [name, fields, param] of cases) {
+      for (const reply of [await createKey(tenant, fields), await tenant.client.patch(`${tenant.keys}/${key.id}`, fields)]) {
+        assert.equal(reply.status, 400, `${name}: ${reply.raw}`);
+        assert.deepEqual([reply.body.error.code, reply.body.error.param], ['invalid_request', param], name);
+        assert.ok(!reply.raw.includes(leaked), 'the secret is not echoed');
+      }
+    }
+    assert.deepEqual((await tenant.client.get(`${tenant.keys}/${key.id}`)).body.meta, {}, 'nothing changed');
+  });
+
+  it("expires a key at its expires_at on every secret, even cached, and a PATCH extends it at once", async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant, { expires_at: new Date(h.clock.now.getTime() + 60_000).toISOString() })).body;
+    const rotated = (await tenant.client.post(`${tenant.keys}/${key.id}/rotate`)).body;
+    for (const secret of [key.secret, rotated.secret]) assert.equal((await apiCall(h, secret, '/api/v1/conversations')).status, 200, 'cached now');
+
+    h.clock.advance(61);
+    try {
+      for (const secret of [key.secret, rotated.secret]) {
+        const refused = await apiCall(h, secret, '/api/v1/conversations');
+        assert.deepEqual([refused.status, refused.body.error.code], [401, 'api_key_expired']);
+        assert.match(String(refused.headers['www-authenticate']), /invalid_token/);
+      }
+      const shown = (await tenant.client.get(`${tenant.keys}/${key.id}`)).body;
+      assert.equal(shown.status, 'expired');
+      assert.ok((await tenant.client.get(tenant.keys)).body.data.some((k: { id: string; status: string }) => k.id === key.id && k.status === 'expired'), 'listed as expired');
+
+      const extended = await tenant.client.patch(`${tenant.keys}/${key.id}`, { expires_at: new Date(h.clock.now.getTime() + 3_600_000).toISOString() });
+      assert.equal(extended.body.status, 'active');
+      assert.equal((await apiCall(h, rotated.secret, '/api/v1/conversations')).status, 200, 'the change reached the cache');
+      const cleared = await tenant.client.patch(`${tenant.keys}/${key.id}`, { expires_at: null });
+      assert.deepEqual([cleared.status, cleared.body.expires_at], [200, null]);
+    } finally {
+      h.clock.advance(-61);
+    }
+  });
+
+  it('announces a meta change to the cache and logs the changed field names, never meta values', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant, { meta: { customer: 'first-value' } })).body;
+    const patched = await tenant.client.patch(`${tenant.keys}/${key.id}`, { meta: { customer: 'second-value' }, name: 'renamed' });
+    assert.deepEqual(patched.body.meta, { customer: 'second-value' });
+    const events = await h.db.selectFrom('management_events').selectAll().where('target_id', '=', key.id).orderBy('id').execute();
+    assert.deepEqual(events.map((e) => e.action), ['api_key.create', 'api_key.update']);
+    assert.deepEqual(events[0]!.details.meta_fields, ['customer']);
+    assert.deepEqual([...(events[1]!.details.changed as string[])].sort(), ['meta', 'name']);
+    const text = JSON.stringify(events.map((e) => e.details));
+    assert.ok(!text.includes('first-value') && !text.includes('second-value'), text);
+  });
+});

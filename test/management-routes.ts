@@ -41,6 +41,7 @@ export const MANAGEMENT_ROUTES: ReadonlyArray<readonly [method: string, path: st
   ['GET', '/v1/workspaces/{workspace_id}/audit-events/{event_id}', 'audit:read'],
   ['GET', '/v1/workspaces/{workspace_id}/management-events', 'audit:read'],
   ['GET', '/v1/workspaces/{workspace_id}/anomalies', 'audit:read'],
+  ['POST', '/v1/keys/verify', 'keys:verify'],
 ];
 
 export const routeName = (method: string, path: string) => `${method} ${path}`;
@@ -59,5 +60,6 @@ export const BODIES: Record<string, unknown> = {
   'POST /v1/setup': { email: 'x@example.com', password: 'long enough password', workspace_name: 'x' },
   'POST /v1/auth/login': { email: 'x@example.com', password: 'long enough password' },
   'POST /v1/workspaces/{workspace_id}/members': { email: 'x@example.com', role: 'admin' },
+  'POST /v1/keys/verify': { key: 'lk_live_not_a_real_key', client_ip: '203.0.113.7' },
 };
 

@@ -81,7 +81,7 @@ describeEachBackend(
       for (const scope of ['invoices:read', 'invoices:write', 'customers:read']) assert.ok(doc.info.description.includes(`\`${scope}\``), scope);
       for (const scope of ['contacts:read', 'conversations:read', 'keys:rotate_self']) assert.ok(!reply.body.includes(scope), `${scope} is not documented`);
       assert.match(doc.info.description, /acme_live_/);
-      assert.deepEqual(Object.keys(doc.paths).sort(), ['/api/v1/api_keys/current', '/api/v1/ping'], 'no reference resource, no self-rotation without keys:rotate_self');
+      assert.deepEqual(Object.keys(doc.paths).filter((path) => path.startsWith('/api/')).sort(), ['/api/v1/api_keys/current', '/api/v1/ping'], 'no reference resource, no self-rotation without keys:rotate_self');
     });
 
     it('serves none of the reference resources: /api/v1/contacts answers 404 even to a good key', async () => {

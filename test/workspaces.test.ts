@@ -209,4 +209,19 @@ describeEachBackend('workspaces by external id', (harness) => {
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error.code, 'insufficient_permission');
   });
+
+  it('verify answers the new external id at once after a PATCH changes it, for a key already in the cache', async () => {
+    const h = harness();
+    const backend = await serviceClient(h);
+    const first = externalId();
+    const ws = (await backend.post('/v1/workspaces', { name: 'Acme Corp', external_id: first })).body;
+    const key = await backend.post(`/v1/workspaces/${ws.id}/api-keys`, { name: 'crm-sync', scopes: ['contacts:read'] });
+    assert.equal(key.status, 201, key.raw);
+    const verify = () => backend.post('/v1/keys/verify', { key: key.body.secret, client_ip: '203.0.113.7' });
+    assert.deepEqual((await verify()).body.workspace, { id: ws.id, external_id: first });
+    assert.deepEqual((await verify()).body.workspace, { id: ws.id, external_id: first }, 'now answered from the cache');
+    const second = externalId();
+    assert.equal((await backend.patch(`/v1/workspaces/${ws.id}`, { external_id: second })).status, 200);
+    assert.deepEqual((await verify()).body.workspace, { id: ws.id, external_id: second });
+  });
 });

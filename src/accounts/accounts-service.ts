@@ -17,6 +17,8 @@ export interface AccountsDeps {
   now: () => Date;
   /** Limits failed sign-ins; the app always gives one (the CLI signs no one in). */
   loginThrottle?: LoginThrottle;
+  /** Announces a change to a key to every instance's cache (a workspace's external_id is part of its keys' answers). */
+  onKeyChanged?: (keyId: string) => Promise<void>;
 }
 
 export interface SignedIn {
@@ -39,7 +41,7 @@ export function normalizeEmail(email: string): string {
 
 export function createAccountsService(deps: AccountsDeps) {
   const { db, repo } = deps;
-  const workspaces = createWorkspacesService({ db, repo, defaultCeilingPerMinute: deps.defaultCeilingPerMinute });
+  const workspaces = createWorkspacesService({ db, repo, defaultCeilingPerMinute: deps.defaultCeilingPerMinute, ...(deps.onKeyChanged ? { onKeyChanged: deps.onKeyChanged } : {}) });
 
   async function startSession(ex: Executor, user: { id: string; email: string }): Promise<SignedIn> {
     const sessionToken = newSessionToken();

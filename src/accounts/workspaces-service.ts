@@ -23,6 +23,11 @@ export interface WorkspacesDeps {
   db: Db;
   repo: Pick<AccountsRepo, 'insertWorkspace' | 'insertMembership' | 'findWorkspace' | 'findWorkspaceByExternalId' | 'listWorkspaces' | 'updateWorkspace' | 'lockWorkspace'>;
   defaultCeilingPerMinute: number;
+  /**
+   * Announces a change to one key (as the keys service does): a verified key carries its workspace's
+   * external_id, so changing it must drop the workspace's keys from every instance's cache.
+   */
+  onKeyChanged?: (keyId: string) => Promise<void>;
 }
 
 export function presentWorkspace(w: Workspace) {
@@ -149,6 +154,10 @@ export function createWorkspacesService(deps: WorkspacesDeps) {
           return after;
         }),
       );
+      if (changes.external_id !== undefined && deps.onKeyChanged) {
+        const keys = await db.selectFrom('api_keys').select('id').where('workspace_id', '=', workspaceId).where('revoked_at', 'is', null).execute();
+        for (const { id } of keys) await deps.onKeyChanged(id);
+      }
       return presentWorkspace(updated);
     },
   };

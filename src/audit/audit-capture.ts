@@ -4,11 +4,40 @@ import { argumentHash, queryObject } from './argument-hash.js';
 import type { AuditWriter } from './audit-writer.js';
 import { redactPayload, redactSecrets } from './redact.js';
 
+/**
+ * A call of a key that reached us another way than /api (verify answers for a SaaS's own API): the event
+ * is recorded as that call, not as the request that carried it.
+ */
+export interface AuditedCall {
+  method: string;
+  /** The call's path, with its query if any. */
+  path: string;
+  sourceIp: string;
+  /** What /api/v1 would have answered, and its error code. */
+  status: number;
+  errorCode: string | null;
+  /** Tells these events apart in the log (e.g. `/v1/keys/verify`). */
+  route: string;
+  /** The scopes the call needed, space-separated as in OAuth, or null. */
+  scope: string | null;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
-    /** When an audited request arrived, and its body as the client sent it (before validation). */
-    audit: { startedAt: Date; body: unknown } | null;
+    /**
+     * When an audited request arrived, and its body as the client sent it (before validation); `call`
+     * when the request stands for a call made elsewhere (see auditAsCall).
+     */
+    audit: { startedAt: Date; body: unknown; call?: AuditedCall } | null;
   }
+}
+
+/**
+ * Marks a request that is not under /api as one audited call of a key (the key comes from
+ * `request.authAttempt`, as for /api): the same hook writes it, once, when the response has gone.
+ */
+export function auditAsCall(request: FastifyRequest, startedAt: Date, call: AuditedCall): void {
+  request.audit = { startedAt, body: null, call };
 }
 
 function pathAndQuery(url: string): { path: string; search: string } {
@@ -40,12 +69,14 @@ export function auditCapture(app: FastifyInstance, options: { writer: AuditWrite
 }
 
 function eventOf(request: FastifyRequest, status: number, errorCode: string | null, elapsedMs: number) {
-  const { startedAt, body } = request.audit!;
-  const { path, search } = pathAndQuery(request.url);
+  const { startedAt, body, call } = request.audit!;
+  const method = call?.method ?? request.method;
+  const { path, search } = pathAndQuery(call?.path ?? request.url);
   const query = queryObject(search);
   const key = request.authAttempt?.key;
-  const scope = request.routeOptions.config?.scope ?? null;
-  const userAgent = request.headers['user-agent'];
+  const scope = call ? call.scope : (request.routeOptions.config?.scope ?? null);
+  // A call made elsewhere came from a client whose user agent we never saw; the carrier's is not it.
+  const userAgent = call ? undefined : request.headers['user-agent'];
   return {
     id: newId('evt', startedAt.getTime()),
     created_at: startedAt,
@@ -55,19 +86,19 @@ function eventOf(request: FastifyRequest, status: number, errorCode: string | nu
     key_name: key?.name ?? null,
     secret_id: key?.secretId ?? null,
     secret_version: key?.secretVersion ?? null,
-    method: request.method,
-    route: request.routeOptions.url ?? null,
+    method,
+    route: call?.route ?? request.routeOptions.url ?? null,
     // Redacted before cut, so that a key across the cut cannot leave a fragment too short to be recognised.
     path: redactSecrets(path).slice(0, 2048),
-    status,
+    status: call?.status ?? status,
     latency_ms: Math.round(elapsedMs * 1000) / 1000,
-    source_ip: request.ip,
+    source_ip: call?.sourceIp ?? request.ip,
     user_agent: userAgent === undefined ? null : redactSecrets(userAgent).slice(0, 512),
     request_id: request.id,
-    error_code: errorCode,
+    error_code: call ? call.errorCode : errorCode,
     scope,
     scope_used: request.authAttempt?.passed ? scope : null,
-    argument_hash: argumentHash({ method: request.method, path, query, body: body ?? null }),
+    argument_hash: argumentHash({ method, path, query, body: body ?? null }),
     // A call with neither query nor body (most GETs) has nothing to keep.
     payload: search === '' && (body === undefined || body === null) ? null : redactPayload({ query, body: body ?? null }),
     summarized: key === undefined && request.authAttempt?.pastFailureBudget === true,

@@ -67,6 +67,18 @@ describe('routes and scopes', () => {
   }
 });
 
+describe('scopes used by verify calls', () => {
+  it('counts each scope of a call that needed several', () => {
+    const rows: RouteTotal[] = [
+      { route: '/v1/keys/verify', scope_used: 'contacts:read contacts:write', failed: false, requests: 4 },
+      { route: '/v1/keys/verify', scope_used: 'contacts:read', failed: false, requests: 1 },
+    ];
+    const summary = scopeSummary(['contacts:read', 'contacts:write', 'tickets:read'], rows, 30);
+    assert.deepEqual(summary.used, [{ scope: 'contacts:read', requests: 5 }, { scope: 'contacts:write', requests: 4 }]);
+    assert.deepEqual(summary.unused, ['tickets:read']);
+  });
+});
+
 describe('source IPs', () => {
   const ip = (source_ip: string, day: string, requests: number): IpDay => ({
     key_id: 'key_a',

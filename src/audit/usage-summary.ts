@@ -82,7 +82,11 @@ export function topRoutes(rows: readonly RouteTotal[]): Array<{ route: string; r
 /** Scopes granted, used (with requests) and unused, and a least-privilege hint when some are unused. */
 export function scopeSummary(granted: readonly string[], rows: readonly RouteTotal[], days: number) {
   const used = new Map<string, number>();
-  for (const row of rows) if (row.scope_used) used.set(row.scope_used, (used.get(row.scope_used) ?? 0) + row.requests);
+  // A verify call may need several scopes: it records them space-separated (as OAuth writes scopes), each one used.
+  for (const row of rows) {
+    if (!row.scope_used) continue;
+    for (const scope of row.scope_used.split(' ')) used.set(scope, (used.get(scope) ?? 0) + row.requests);
+  }
   const unused = granted.filter((scope) => !used.has(scope));
   const period = `${days} day${days === 1 ? '' : 's'}`;
   return {

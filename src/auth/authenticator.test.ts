@@ -14,11 +14,12 @@ const BUDGET = 30;
 const NOW = new Date('2026-03-01T10:00:00.000Z');
 
 /** An authenticator over a repo that knows one secret and counts every storage lookup. */
-function setUp() {
+function setUp(fields: Partial<Row> = {}, clock: { now: Date } = { now: NOW }) {
   const good = generateSecret('lk', 'live');
   const row = {
-    secret_id: 'sec_1', version: 1, expires_at: null, secret_revoked_at: null, key_id: 'key_1', workspace_id: 'ws_1', name: 'crm',
-    mode: 'live', scopes: ['tickets:read'], key_revoked_at: null, rate_limit_per_minute: 1000, rate_limit_per_hour: null, ip_allowlist: [],
+    secret_id: 'sec_1', version: 1, secret_prefix: 'lk_live_abcd…', expires_at: null, secret_revoked_at: null, key_id: 'key_1', workspace_id: 'ws_1',
+    name: 'crm', mode: 'live', scopes: ['tickets:read'], key_revoked_at: null, key_expires_at: null, meta: { plan: { tier: 'pro' } },
+    workspace_external_id: 'acme-42', rate_limit_per_minute: 1000, rate_limit_per_hour: null, ip_allowlist: [], ...fields,
   } as unknown as Row;
   const lookups: string[] = [];
   const repo: Pick<KeysRepo, 'findBySecretHash'> = {
@@ -36,7 +37,7 @@ function setUp() {
     keyPrefix: 'lk',
     isScope: () => true,
     authFailuresPerMinute: BUDGET,
-    now: () => NOW,
+    now: () => clock.now,
   });
   /** The refusal's code, or 'ok'; thrown and rejected alike. */
   async function code(authorization: string | undefined, ip = '192.0.2.1', attempt: AuthAttempt = {}): Promise<string> {
@@ -48,7 +49,7 @@ function setUp() {
       return error.code;
     }
   }
-  return { good, lookups, code };
+  return { good, lookups, code, authenticator };
 }
 
 /** Malformed keys of a real key's length, each refused by shape, brand, mode or checksum alone. */
@@ -102,5 +103,47 @@ describe('authenticator: the failure budget of a source address', () => {
       assert.equal(attempt.pastFailureBudget, undefined);
     }
     assert.equal(await code(undefined, '203.0.113.7'), 'missing_api_key', 'the budget is whole');
+  });
+});
+
+describe('authenticator: the key itself', () => {
+  it("expires a cached key at its expires_at, without a lookup, and says so before the allowlist", async () => {
+    const clock = { now: NOW };
+    const { good, lookups, code } = setUp({ key_expires_at: new Date(NOW.getTime() + 1000), ip_allowlist: ['192.0.2.1'] } as Partial<Row>, clock);
+    assert.equal(await code(`Bearer ${good}`), 'ok');
+    clock.now = new Date(NOW.getTime() + 999);
+    assert.equal(await code(`Bearer ${good}`), 'ok');
+    clock.now = new Date(NOW.getTime() + 1000);
+    const attempt: AuthAttempt = {};
+    assert.equal(await code(`Bearer ${good}`, '198.51.100.1', attempt), 'api_key_expired', 'expired, not ip_not_allowed');
+    assert.equal(attempt.key?.id, 'key_1', 'the audit log knows the key');
+    assert.equal(lookups.length, 1, 'the expiry came from the clock, not from storage');
+  });
+
+  it('hands on a frozen principal with meta, the workspace external id and the prefix', async () => {
+    const { good, authenticator } = setUp();
+    const { principal } = await authenticator.authenticate(`Bearer ${good}`, '192.0.2.1');
+    assert.deepEqual([principal.meta, principal.workspaceExternalId, principal.secretPrefix], [{ plan: { tier: 'pro' } }, 'acme-42', 'lk_live_abcd…']);
+    assert.ok(Object.isFrozen(principal.meta) && Object.isFrozen(principal.meta.plan), 'meta is frozen all the way down');
+  });
+
+  it('takes `cost` units of the rate limit, from a token given directly', async () => {
+    const { good, authenticator } = setUp({ rate_limit_per_minute: 10 } as Partial<Row>);
+    assert.equal((await authenticator.authenticateToken(good, '192.0.2.1', {}, 7)).rateLimit.remaining, 3);
+    const attempt: AuthAttempt = {};
+    await assert.rejects(Promise.resolve().then(() => authenticator.authenticateToken(good, '192.0.2.1', attempt, 4)), (error: AppError) => error.code === 'rate_limited');
+    assert.deepEqual([attempt.rateLimit?.allowed, attempt.rateLimit?.remaining], [false, 3]);
+    assert.equal((await authenticator.authenticateToken(good, '192.0.2.1', {}, 3)).rateLimit.remaining, 0, 'the refused 4 took nothing');
+  });
+
+  it("treats a key outside the caller's workspaces as unknown: no key revealed, nothing counted on it", async () => {
+    const { good, authenticator } = setUp({ rate_limit_per_minute: 1 } as Partial<Row>);
+    const attempt: AuthAttempt = {};
+    await assert.rejects(
+      Promise.resolve().then(() => authenticator.authenticateToken(good, '192.0.2.1', attempt, 1, new Set(['ws_other']))),
+      (error: AppError) => error.code === 'invalid_api_key',
+    );
+    assert.deepEqual([attempt.key, attempt.principal, attempt.rateLimit], [undefined, undefined, undefined]);
+    assert.equal((await authenticator.authenticateToken(good, '192.0.2.1', {}, 1, new Set(['ws_1']))).rateLimit.remaining, 0, 'its one request is still there');
   });
 });

@@ -36,6 +36,8 @@ export interface Authenticated {
 export interface AuthAttempt {
   key?: AuditedKey;
   rateLimit?: RateLimitResult;
+  /** The recognised key's principal (set with `key`), for a door that answers with it (verify). */
+  principal?: Principal;
   /** Set once every check has passed, the route's scope included. */
   passed?: boolean;
   /** Refused with no recognised key, the source IP's failure budget used up: the audit log counts it, not keeps it. */
@@ -70,6 +72,10 @@ function toVerified(row: NonNullable<Awaited<ReturnType<KeysRepo['findBySecretHa
     secretId: row.secret_id,
     secretVersion: row.version,
     scopes: new Set(row.scopes.filter(isScope)),
+    meta: deepFreeze(row.meta),
+    workspaceExternalId: row.workspace_external_id,
+    keyExpiresAt: row.key_expires_at,
+    secretPrefix: row.secret_prefix,
   });
   return {
     principal,
@@ -82,6 +88,7 @@ function toVerified(row: NonNullable<Awaited<ReturnType<KeysRepo['findBySecretHa
       secretVersion: row.version,
     }),
     keyRevokedAt: row.key_revoked_at,
+    keyExpiresAtMs: row.key_expires_at === null ? Number.POSITIVE_INFINITY : row.key_expires_at.getTime(),
     secret: Object.freeze({ expires_at: row.expires_at, revoked_at: row.secret_revoked_at }),
     windows: keyWindows({ per_minute: row.rate_limit_per_minute, per_hour: row.rate_limit_per_hour }),
     bucket: `key:${row.key_id}`,
@@ -148,14 +155,28 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     });
   }
 
-  /** The checks after the lookup, for a key that exists: alive, allowlist, rate limit. */
-  function admit(verified: VerifiedSecret, now: Date, sourceIp: string, attempt: AuthAttempt): Authenticated | Promise<Authenticated> {
+  /**
+   * The checks after the lookup, for a key that exists: alive, allowlist, rate limit. A key outside the
+   * caller's `workspaces` (a service key's limits, for verify) is treated as unknown: it is not revealed.
+   */
+  function admit(
+    verified: VerifiedSecret,
+    now: Date,
+    sourceIp: string,
+    attempt: AuthAttempt,
+    cost: number,
+    workspaces: ReadonlySet<string> | null,
+  ): Authenticated | Promise<Authenticated> {
+    if (workspaces !== null && !workspaces.has(verified.principal.workspaceId)) return failed(sourceIp, now.getTime(), attempt);
     attempt.key = verified.auditKey;
+    attempt.principal = verified.principal;
     // A dead key is a real key, not a guess: it does not count against the source IP, so a fleet still
     // sending a rotated-out secret cannot lock its own new secret out.
     if (verified.keyRevokedAt) throw unauthorized('api_key_revoked', 'This API key has been revoked.');
     const state = secretState(verified.secret, now);
     if (state === 'revoked') throw unauthorized('api_key_revoked', 'This version of the API key has been revoked; use the current secret.');
+    // The key's own end, compared to now on every request: a cached key expires on time without storage.
+    if (now.getTime() >= verified.keyExpiresAtMs) throw unauthorized('api_key_expired', 'This API key has expired. Ask its owner for a new key, or to extend it.');
     if (state === 'expired') throw unauthorized('api_key_expired', 'This version of the API key has expired after rotation; use the current secret.');
 
     if (!verified.allows(sourceIp)) {
@@ -164,8 +185,8 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     const { principal } = verified;
     deps.usage.record(principal.keyId, principal.secretId, now, sourceIp);
 
-    if (consumeNow) return limited(principal, consumeNow(verified.bucket, verified.windows, now.getTime()), attempt);
-    return rateLimits.consume(verified.bucket, verified.windows, now.getTime()).then((result) => limited(principal, result, attempt));
+    if (consumeNow) return limited(principal, consumeNow(verified.bucket, verified.windows, now.getTime(), cost), attempt);
+    return rateLimits.consume(verified.bucket, verified.windows, now.getTime(), cost).then((result) => limited(principal, result, attempt));
   }
 
   function limited(principal: Principal, rateLimit: RateLimitResult, attempt: AuthAttempt): Authenticated {
@@ -178,38 +199,67 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     return { principal, rateLimit };
   }
 
-  async function afterLookup(hash: string, now: Date, sourceIp: string, attempt: AuthAttempt): Promise<Authenticated> {
+  async function afterLookup(
+    hash: string,
+    now: Date,
+    sourceIp: string,
+    attempt: AuthAttempt,
+    cost: number,
+    workspaces: ReadonlySet<string> | null,
+  ): Promise<Authenticated> {
     const verified = await lookup(hash);
     if (!verified) return failed(sourceIp, now.getTime(), attempt);
-    return admit(verified, now, sourceIp, attempt);
+    return admit(verified, now, sourceIp, attempt, cost, workspaces);
+  }
+
+  /**
+   * Verifies a key however it arrived (a Bearer header for /api/v1, a body field for verify); `attempt`
+   * collects what was learned. `cost`: the units the call takes of the key's rate limit. `workspaces`:
+   * where the caller may see keys (null: anywhere). Answers at once for a cached key with an in-process
+   * store, else with a Promise; a refusal is an AppError, thrown or rejected alike.
+   */
+  function authenticateToken(
+    token: string | null,
+    sourceIp: string,
+    attempt: AuthAttempt = {},
+    cost = 1,
+    workspaces: ReadonlySet<string> | null = null,
+  ): Authenticated | Promise<Authenticated> {
+    const now = deps.now();
+    // No key, or not one of ours, counts against the source IP as a made-up key does: without it, a
+    // flood of such calls would cost nothing and write an audit event each.
+    if (!token) return unrecognised(sourceIp, now, attempt, unauthorized('missing_api_key', 'Send your API key as Authorization: Bearer <key>.'));
+    // Every key of ours has the same length: anything else is refused before it costs a hash.
+    if (token.length !== keyLength) return unrecognised(sourceIp, now, attempt, unauthorized('invalid_api_key', INVALID_KEY));
+    const hash = hashSecret(token);
+    const cached = cache.get(hash);
+    // The format and checksum check, before storage as PRODUCT.md orders it, but only for what the cache
+    // does not know: a cached secret (known, or known not to exist) passed it when it was first looked
+    // up, and SHA-256 ties the hash to that very string, so checking again would answer the same.
+    if (cached === undefined && !isWellFormedSecret(token, deps.keyPrefix)) return unrecognised(sourceIp, now, attempt, unauthorized('invalid_api_key', INVALID_KEY));
+    if (blocked.size > 0 && !cached) refuseIfBlocked(sourceIp, now.getTime(), attempt);
+    deps.onLookup?.(cached === undefined ? 'miss' : 'hit');
+    if (cached === undefined) return afterLookup(hash, now, sourceIp, attempt, cost, workspaces);
+    if (cached === null) return failed(sourceIp, now.getTime(), attempt);
+    return admit(cached, now, sourceIp, attempt, cost, workspaces);
   }
 
   return {
-    /**
-     * Verifies the request's key; `attempt` collects what was learned. Answers at once for a cached key
-     * with an in-process store, else with a Promise; a refusal is an AppError, thrown or rejected alike.
-     */
+    authenticateToken,
+    /** /api/v1's door: the key from `Authorization: Bearer <key>`, one unit of the rate limit. */
     authenticate(authorization: string | string[] | undefined, sourceIp: string, attempt: AuthAttempt = {}): Authenticated | Promise<Authenticated> {
-      const now = deps.now();
-      const token = bearerToken(authorization);
-      // No key, or not one of ours, counts against the source IP as a made-up key does: without it, a
-      // flood of such calls would cost nothing and write an audit event each.
-      if (!token) return unrecognised(sourceIp, now, attempt, unauthorized('missing_api_key', 'Send your API key as Authorization: Bearer <key>.'));
-      // Every key of ours has the same length: anything else is refused before it costs a hash.
-      if (token.length !== keyLength) return unrecognised(sourceIp, now, attempt, unauthorized('invalid_api_key', INVALID_KEY));
-      const hash = hashSecret(token);
-      const cached = cache.get(hash);
-      // The format and checksum check, before storage as PRODUCT.md orders it, but only for what the cache
-      // does not know: a cached secret (known, or known not to exist) passed it when it was first looked
-      // up, and SHA-256 ties the hash to that very string, so checking again would answer the same.
-      if (cached === undefined && !isWellFormedSecret(token, deps.keyPrefix)) return unrecognised(sourceIp, now, attempt, unauthorized('invalid_api_key', INVALID_KEY));
-      if (blocked.size > 0 && !cached) refuseIfBlocked(sourceIp, now.getTime(), attempt);
-      deps.onLookup?.(cached === undefined ? 'miss' : 'hit');
-      if (cached === undefined) return afterLookup(hash, now, sourceIp, attempt);
-      if (cached === null) return failed(sourceIp, now.getTime(), attempt);
-      return admit(cached, now, sourceIp, attempt);
+      return authenticateToken(bearerToken(authorization), sourceIp, attempt);
     },
   };
+}
+
+/** The key's meta as the principal hands it on: nothing a door does with it can change the cached copy. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -4,9 +4,10 @@ import { KeyCache, type VerifiedSecret } from './key-cache.js';
 
 function secret(keyId: string, secretId = `sec_${keyId}`): VerifiedSecret {
   return {
-    principal: { workspaceId: 'ws_1', mode: 'live', keyId, keyName: keyId, secretId, secretVersion: 1, scopes: new Set() },
+    principal: { workspaceId: 'ws_1', mode: 'live', keyId, keyName: keyId, secretId, secretVersion: 1, scopes: new Set(), meta: {}, workspaceExternalId: null, keyExpiresAt: null, secretPrefix: 'lk_live_abcd…' },
     auditKey: { id: keyId, name: keyId, workspaceId: 'ws_1', mode: 'live', secretId, secretVersion: 1 },
     keyRevokedAt: null,
+    keyExpiresAtMs: Number.POSITIVE_INFINITY,
     secret: { expires_at: null, revoked_at: null },
     windows: [{ seconds: 60, limit: 60 }],
     bucket: `key:${keyId}`,

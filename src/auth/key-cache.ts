@@ -20,6 +20,8 @@ export interface VerifiedSecret {
   principal: Readonly<Principal>;
   auditKey: Readonly<AuditedKey>;
   keyRevokedAt: Date | null;
+  /** The whole key's end in ms (expires_at), Infinity when it has none: compared to now on every request. */
+  keyExpiresAtMs: number;
   /** The version's end of overlap and early revocation, as secretState() reads them. */
   secret: { readonly expires_at: Date | null; readonly revoked_at: Date | null };
   /** The key's limits, checked and frozen (keyWindows), and its rate-limit bucket `key:<id>`. */

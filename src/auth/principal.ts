@@ -11,6 +11,14 @@ export interface Principal {
   secretId: string;
   secretVersion: number;
   scopes: ReadonlySet<string>;
+  /** The key's `meta`, deep-frozen: returned by verify and forwarded by the gateway. */
+  meta: Readonly<Record<string, unknown>>;
+  /** The SaaS's own id for the key's workspace, when it gave one. */
+  workspaceExternalId: string | null;
+  /** The whole key's end (PATCHable), or null. */
+  keyExpiresAt: Date | null;
+  /** The display prefix of the secret version the caller sent (`lk_live_4fQz…`). */
+  secretPrefix: string;
 }
 
 declare module 'fastify' {

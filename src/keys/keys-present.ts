@@ -20,7 +20,9 @@ export function presentKey(key: KeyWithCreator, secrets: readonly ApiKeySecretRo
     inert_scopes: key.scopes.filter((scope) => !catalog.isScope(scope)),
     rate_limit: { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour },
     ip_allowlist: key.ip_allowlist,
-    status: key.revoked_at ? ('revoked' as const) : ('active' as const),
+    meta: key.meta,
+    expires_at: iso(key.expires_at),
+    status: keyStatus(key, now),
     created_at: iso(key.created_at),
     created_by:
       key.created_by_service_key === null
@@ -46,3 +48,10 @@ export function presentKey(key: KeyWithCreator, secrets: readonly ApiKeySecretRo
 }
 
 export type ApiKeyObject = ReturnType<typeof presentKey>;
+
+/** Revoked is permanent and wins; past its expires_at a key is expired (a PATCH may give it a later end). */
+export function keyStatus(key: Pick<KeyWithCreator, 'revoked_at' | 'expires_at'>, now: Date): 'active' | 'expired' | 'revoked' {
+  if (key.revoked_at) return 'revoked';
+  if (key.expires_at !== null && key.expires_at.getTime() <= now.getTime()) return 'expired';
+  return 'active';
+}

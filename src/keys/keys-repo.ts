@@ -12,7 +12,10 @@ export type NewKey = Omit<Insertable<ApiKeysTable>, 'created_at' | 'revoked_at' 
 
 export type NewSecret = Pick<Insertable<ApiKeySecretsTable>, 'id' | 'key_id' | 'version' | 'secret_hash' | 'prefix'>;
 
-export type KeyChanges = Partial<Pick<ApiKeyRow, 'name' | 'scopes' | 'rate_limit_per_minute' | 'rate_limit_per_hour' | 'ip_allowlist' | 'prefix'>>;
+export type KeyChanges = Partial<Pick<ApiKeyRow, 'name' | 'scopes' | 'rate_limit_per_minute' | 'rate_limit_per_hour' | 'ip_allowlist' | 'prefix' | 'expires_at'>> & {
+  /** JSON text, as the jsonb column takes it. */
+  meta?: string;
+};
 
 function keysWithCreator(ex: Executor) {
   return ex
@@ -25,14 +28,16 @@ function keysWithCreator(ex: Executor) {
 
 export function createKeysRepo() {
   return {
-    /** The hot path's one query: a secret version by its hash, with its key. */
+    /** The hot path's one query: a secret version by its hash, with its key and its workspace's external id. */
     findBySecretHash(ex: Executor, secretHash: string) {
       return ex
         .selectFrom('api_key_secrets as s')
         .innerJoin('api_keys as k', 'k.id', 's.key_id')
+        .innerJoin('workspaces as w', 'w.id', 'k.workspace_id')
         .select([
           's.id as secret_id',
           's.version',
+          's.prefix as secret_prefix',
           's.expires_at',
           's.revoked_at as secret_revoked_at',
           'k.id as key_id',
@@ -44,6 +49,9 @@ export function createKeysRepo() {
           'k.rate_limit_per_hour',
           'k.ip_allowlist',
           'k.revoked_at as key_revoked_at',
+          'k.expires_at as key_expires_at',
+          'k.meta',
+          'w.external_id as workspace_external_id',
         ])
         .where('s.secret_hash', '=', secretHash)
         .executeTakeFirst();

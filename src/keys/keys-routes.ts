@@ -5,6 +5,7 @@ import { callerContext } from '../http/context.js';
 import { pageQuery } from '../http/pagination.js';
 import { displayName, pathId, workspaceParams } from '../http/schemas.js';
 import { MAX_SCOPES } from '../product/product.js';
+import { expiresAtSchema, metaSchema } from './key-meta.js';
 import { rateLimitValue } from './key-settings.js';
 import { DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS } from './lifecycle.js';
 import type { KeysService } from './keys-service.js';
@@ -24,6 +25,8 @@ const createBody = z.strictObject({
   scopes: scopes.min(1, 'scopes must list at least one scope.'),
   rate_limit: rateLimit.optional(),
   ip_allowlist: ipAllowlist.optional(),
+  meta: metaSchema.optional(),
+  expires_at: expiresAtSchema.optional(),
 });
 
 const updateBody = z.strictObject({
@@ -31,6 +34,8 @@ const updateBody = z.strictObject({
   scopes: scopes.min(1, 'scopes must list at least one scope.').optional(),
   rate_limit: rateLimit.optional(),
   ip_allowlist: ipAllowlist.optional(),
+  meta: metaSchema.optional(),
+  expires_at: expiresAtSchema.optional(),
 });
 
 export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (app, { keys }) => {

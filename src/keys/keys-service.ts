@@ -6,6 +6,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { fetchSize, toPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { displayPrefix, generateSecret, hashSecret } from './key-format.js';
+import { checkExpiry, checkMeta } from './key-meta.js';
 import { checkAllowlist, checkRateLimit, checkScopes, fitToCeiling, mergeRateLimit, sameRateLimit, type Ceiling, type RateLimit, type ScopeCatalog } from './key-settings.js';
 import type { KeyChanges, KeysRepo, KeyStatusFilter, KeyWithCreator } from './keys-repo.js';
 import { presentKey, type ApiKeyObject } from './keys-present.js';
@@ -30,6 +31,9 @@ export interface CreateKeyInput {
   scopes: string[];
   rate_limit?: Partial<RateLimit> | undefined;
   ip_allowlist?: string[] | undefined;
+  meta?: Record<string, unknown> | undefined;
+  /** ISO date-time, or null for none. */
+  expires_at?: string | null | undefined;
 }
 
 export interface UpdateKeyInput {
@@ -37,6 +41,8 @@ export interface UpdateKeyInput {
   scopes?: string[] | undefined;
   rate_limit?: Partial<RateLimit> | undefined;
   ip_allowlist?: string[] | undefined;
+  meta?: Record<string, unknown> | undefined;
+  expires_at?: string | null | undefined;
 }
 
 type Actor = ActorContext;
@@ -126,6 +132,8 @@ export function createKeysService(deps: KeysDeps) {
     async create(workspaceId: string, input: CreateKeyInput, context: Actor): Promise<KeyWithSecret> {
       const scopes = checkScopes(input.scopes, deps.catalog);
       const ipAllowlist = checkAllowlist(input.ip_allowlist ?? []);
+      const meta = checkMeta(input.meta ?? {});
+      const expiresAt = checkExpiry(input.expires_at ?? null, deps.now());
       return db.transaction().execute(async (tx) => {
         const ceiling = await ceilingOf(tx, workspaceId);
         const defaults: RateLimit = {
@@ -145,6 +153,8 @@ export function createKeysService(deps: KeysDeps) {
           rate_limit_per_minute: rateLimit.per_minute,
           rate_limit_per_hour: rateLimit.per_hour,
           ip_allowlist: ipAllowlist,
+          meta,
+          expires_at: expiresAt,
           created_by: actorId(context),
         });
         await repo.insertSecret(tx, row);
@@ -152,7 +162,17 @@ export function createKeysService(deps: KeysDeps) {
           workspaceId,
           action: 'api_key.create',
           target: { type: 'api_key', id: keyId },
-          details: { name: input.name, mode: input.mode, scopes, rate_limit: rateLimit, ip_allowlist: ipAllowlist, prefix: row.prefix },
+          // meta's field names, never its values: the log is read by more people than the key's owner.
+          details: {
+            name: input.name,
+            mode: input.mode,
+            scopes,
+            rate_limit: rateLimit,
+            ip_allowlist: ipAllowlist,
+            prefix: row.prefix,
+            meta_fields: Object.keys(input.meta ?? {}),
+            expires_at: expiresAt?.toISOString() ?? null,
+          },
         });
         return { ...(await present(tx, await loadKey(tx, workspaceId, keyId))), secret };
       });
@@ -172,6 +192,8 @@ export function createKeysService(deps: KeysDeps) {
     async update(workspaceId: string, keyId: string, input: UpdateKeyInput, context: Actor): Promise<ApiKeyObject> {
       const scopes = input.scopes === undefined ? undefined : checkScopes(input.scopes, deps.catalog);
       const ipAllowlist = input.ip_allowlist === undefined ? undefined : checkAllowlist(input.ip_allowlist);
+      const meta = input.meta === undefined ? undefined : checkMeta(input.meta);
+      const expiresAt = input.expires_at === undefined ? undefined : checkExpiry(input.expires_at, deps.now());
       return mutate(keyId, async (tx) => {
         // The ceiling before the key: a ceiling being lowered holds the workspace and then locks its keys,
         // so taking them in the other order here could deadlock with it.
@@ -184,6 +206,8 @@ export function createKeysService(deps: KeysDeps) {
         // which could not name them in a PATCH, so that they work again if the file lists them again.
         if (scopes !== undefined) changes.scopes = [...scopes, ...key.scopes.filter((scope) => !deps.catalog.isScope(scope))];
         if (ipAllowlist !== undefined) changes.ip_allowlist = ipAllowlist;
+        if (meta !== undefined) changes.meta = meta;
+        if (expiresAt !== undefined) changes.expires_at = expiresAt;
         if (input.rate_limit !== undefined && ceiling !== null) {
           const current = { per_minute: key.rate_limit_per_minute, per_hour: key.rate_limit_per_hour };
           const limit = checkRateLimit(mergeRateLimit(current, input.rate_limit), ceiling);
@@ -195,7 +219,8 @@ export function createKeysService(deps: KeysDeps) {
           workspaceId,
           action: 'api_key.update',
           target: { type: 'api_key', id: keyId },
-          details: { changed: Object.keys(changes), ...changes },
+          // The changed fields' names, and their new values but meta's (see create).
+          details: { changed: Object.keys(changes), ...changes, meta: undefined, expires_at: changes.expires_at?.toISOString() ?? changes.expires_at },
         });
         return present(tx, await loadKey(tx, workspaceId, keyId));
       });

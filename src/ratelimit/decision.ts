@@ -88,8 +88,11 @@ export function checkWindows(windows: readonly Window[]): void {
 }
 
 /**
- * Decides one request, given each window's count before it (`counts[i]` belongs to `windows[i]`).
- * When the result is allowed, the caller adds one to every window's count; when refused, to none.
+ * Decides one request of `cost` units (1 unless a caller weighs it, as verify's `cost` does), given each
+ * window's count before it (`counts[i]` belongs to `windows[i]`). A window is full for the request when
+ * its count plus the cost exceeds its limit. When the result is allowed, the caller adds the cost to every
+ * window's count; when refused, nothing. A refusal's `remaining` is what the window still has (0 but for a
+ * request of several units that does not fit); a cost above a window's limit never fits.
  *
  * Which window the headers report:
  * - allowed: the lowest `remaining` after this request; on a tie the one that resets later (the
@@ -102,15 +105,21 @@ export function checkWindows(windows: readonly Window[]): void {
  *
  * It runs on every request, so it loops rather than mapping and reducing: nothing is allocated but the result.
  */
-export function decide(windows: readonly Window[], counts: readonly number[], nowMs: number): RateLimitResult {
+export function decide(windows: readonly Window[], counts: readonly number[], nowMs: number, cost = 1): RateLimitResult {
   checkWindows(windows);
-  return decideChecked(windows, counts, nowMs);
+  return decideChecked(windows, counts, nowMs, cost);
+}
+
+/** A request's weight in every window: a positive whole number (a bulk call may count as several). */
+export function checkCost(cost: number): void {
+  if (!Number.isSafeInteger(cost) || cost < 1) throw new RangeError('cost must be a positive integer');
 }
 
 /** decide() for windows the caller has just passed through checkWindows (the in-process store does, first). */
-export function decideChecked(windows: readonly Window[], counts: readonly number[], nowMs: number): RateLimitResult {
+export function decideChecked(windows: readonly Window[], counts: readonly number[], nowMs: number, cost = 1): RateLimitResult {
   if (counts.length !== windows.length) throw new RangeError('one count per window');
   if (!Number.isFinite(nowMs)) throw new RangeError('nowMs must be a finite number');
+  if (cost !== 1) checkCost(cost);
 
   // The reported window so far, among the full ones (if any) or among all.
   let full = false;
@@ -125,12 +134,14 @@ export function decideChecked(windows: readonly Window[], counts: readonly numbe
     const windowReset = windowEnd(nowMs, window.seconds);
     const later = i === 0 || resetsLater(windowReset, window.seconds, resetAt, seconds);
     // A count above the limit is possible when a key's limit was lowered inside a window.
-    if (count >= window.limit) {
+    if (count + cost > window.limit) {
       if (full && !later) continue;
       full = true;
+      // What is left of the window (0 when full; more when a request of several units does not fit).
+      left = Math.max(0, window.limit - count);
     } else {
       if (full) continue;
-      const windowLeft = window.limit - count - 1;
+      const windowLeft = window.limit - count - cost;
       if (i > 0 && (windowLeft > left || (windowLeft === left && !later))) continue;
       left = windowLeft;
     }
@@ -141,7 +152,7 @@ export function decideChecked(windows: readonly Window[], counts: readonly numbe
 
   if (full) {
     const retryAfter = Math.max(1, Math.ceil((resetAt * 1000 - nowMs) / 1000));
-    return { allowed: false, limit, remaining: 0, resetAt, retryAfter };
+    return { allowed: false, limit, remaining: left, resetAt, retryAfter };
   }
   return { allowed: true, limit, remaining: left, resetAt, retryAfter: 0 };
 }

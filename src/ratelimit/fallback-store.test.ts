@@ -87,3 +87,22 @@ describe('fallback store: Redis trusted again once it answers', () => {
     await again;
   });
 });
+
+describe('fallback store and a request of several units', () => {
+  it('hands the cost to Redis while it answers, and to the local store while it does not', async () => {
+    const failing: RateLimitStore = {
+      consume: () => Promise.reject(new Error('redis away')),
+      close: async () => {},
+    };
+    const primary = createMemoryStore();
+    const local = createMemoryStore();
+    let time = 0;
+    const healthy = createFallbackStore(primary, local, () => {}, () => time);
+    assert.equal((await healthy.consume('key:cost', [{ seconds: 60, limit: 10 }], NOW, 4)).remaining, 6);
+    const away = createFallbackStore(failing, local, () => {}, () => time);
+    assert.equal((await away.consume('key:cost', [{ seconds: 60, limit: 10 }], NOW, 7)).remaining, 3);
+    time += FALLBACK_PAUSE_MS;
+    await healthy.close();
+    await away.close();
+  });
+});

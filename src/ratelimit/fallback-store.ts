@@ -27,15 +27,15 @@ export function createFallbackStore(
   let pausedUntil = Number.NEGATIVE_INFINITY;
   let lastError: unknown;
   return {
-    async consume(bucket, windows, nowMs) {
+    async consume(bucket, windows, nowMs, cost = 1) {
       if (!healthy && (probing || clock() < pausedUntil)) {
         onFallback(lastError);
-        return fallback.consume(bucket, windows, nowMs);
+        return fallback.consume(bucket, windows, nowMs, cost);
       }
       const probe = !healthy;
       if (probe) probing = true;
       try {
-        const result = await primary.consume(bucket, windows, nowMs);
+        const result = await primary.consume(bucket, windows, nowMs, cost);
         healthy = true;
         return result;
       } catch (error) {
@@ -44,7 +44,7 @@ export function createFallbackStore(
         healthy = false;
         pausedUntil = clock() + FALLBACK_PAUSE_MS;
         onFallback(error);
-        return fallback.consume(bucket, windows, nowMs);
+        return fallback.consume(bucket, windows, nowMs, cost);
       } finally {
         if (probe) probing = false;
       }

@@ -1,4 +1,4 @@
-import { checkWindows, decideChecked, MAX_WINDOWS, windowStart, type RateLimitResult, type Window } from './decision.js';
+import { checkCost, checkWindows, decideChecked, MAX_WINDOWS, windowStart, type RateLimitResult, type Window } from './decision.js';
 import { checkBucket, storeClosedError, type RateLimitStore } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -16,7 +16,7 @@ export interface MemoryStoreOptions {
 
 export interface MemoryRateLimitStore extends RateLimitStore {
   /** consume(), answered at once: throws where consume() rejects. The hot path uses it to stay synchronous. */
-  consumeNow(bucket: string, windows: readonly Window[], nowMs: number): RateLimitResult;
+  consumeNow(bucket: string, windows: readonly Window[], nowMs: number, cost?: number): RateLimitResult;
   /** Drops every window that ended at or before `nowMs`, and every bucket left with none. */
   sweep(nowMs: number): void;
   /** Buckets held, for tests and metrics. */
@@ -106,9 +106,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
     }
   }
 
-  function consumeNow(id: string, windows: readonly Window[], nowMs: number): RateLimitResult {
+  function consumeNow(id: string, windows: readonly Window[], nowMs: number, cost = 1): RateLimitResult {
     if (closed) throw storeClosedError();
     checkWindows(windows);
+    // Checked before the bucket is touched, so that a bad cost leaves no trace.
+    if (cost !== 1) checkCost(cost);
     const bucket = touch(id);
     const { counters, counts } = scratch[windows.length]!;
     for (let i = 0; i < windows.length; i++) {
@@ -116,8 +118,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
       counters[i] = counter;
       counts[i] = counter.count;
     }
-    const result = decideChecked(windows, counts, nowMs);
-    if (result.allowed) for (let i = 0; i < windows.length; i++) counters[i]!.count += 1;
+    const result = decideChecked(windows, counts, nowMs, cost);
+    if (result.allowed) for (let i = 0; i < windows.length; i++) counters[i]!.count += cost;
     return result;
   }
 
@@ -125,8 +127,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
     consumeNow,
     // async so that a throw becomes a rejection; consumeNow has no await, so it runs to the end before
     // any other call's body starts, and no two calls can both see the last free slot.
-    async consume(id: string, windows: readonly Window[], nowMs: number): Promise<RateLimitResult> {
-      return consumeNow(id, windows, nowMs);
+    async consume(id: string, windows: readonly Window[], nowMs: number, cost = 1): Promise<RateLimitResult> {
+      return consumeNow(id, windows, nowMs, cost);
     },
     async close(): Promise<void> {
       closed = true;

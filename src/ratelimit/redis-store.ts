@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { checkWindows, decide, windowEnd, windowStart, type RateLimitResult, type Window } from './decision.js';
+import { checkCost, checkWindows, decide, windowEnd, windowStart, type RateLimitResult, type Window } from './decision.js';
 import { checkBucket, storeClosedError, type RateLimitStore } from './store.js';
 
 /** Only what the store uses of the client, so that a Cluster or a test double fits as well. */
@@ -26,19 +26,21 @@ export function counterKey(bucket: string, seconds: number, start: number): stri
  * report and when to retry are worked out by decide() from the counts it returns.
  *
  * KEYS[i]: the counter of window i. ARGV[i]: its limit. ARGV[n + i]: the Unix second it may expire.
+ * ARGV[2n + 1]: the request's cost (units it takes in every window).
  * Returns {allowed (1 or 0), count of window 1 before this request, ..., count of window n}.
  */
 const CONSUME_LUA = `
 local n = #KEYS
+local cost = tonumber(ARGV[2 * n + 1])
 local reply = {1}
 for i = 1, n do
   local count = tonumber(redis.call('GET', KEYS[i]) or '0')
   reply[i + 1] = count
-  if count >= tonumber(ARGV[i]) then reply[1] = 0 end
+  if count + cost > tonumber(ARGV[i]) then reply[1] = 0 end
 end
 if reply[1] == 1 then
   for i = 1, n do
-    redis.call('INCR', KEYS[i])
+    redis.call('INCRBY', KEYS[i], cost)
     redis.call('EXPIREAT', KEYS[i], ARGV[n + i])
   end
 end
@@ -59,15 +61,16 @@ const CONSUME_SHA = createHash('sha1').update(CONSUME_LUA).digest('hex');
 export function createRedisStore(redis: RedisScripting): RateLimitStore {
   let closed = false;
   return {
-    async consume(bucket: string, windows: readonly Window[], nowMs: number): Promise<RateLimitResult> {
+    async consume(bucket: string, windows: readonly Window[], nowMs: number, cost = 1): Promise<RateLimitResult> {
       if (closed) throw storeClosedError();
       checkBucket(bucket);
       checkWindows(windows);
+      checkCost(cost);
       const keys = windows.map((window) => counterKey(bucket, window.seconds, windowStart(nowMs, window.seconds)));
       const limits = windows.map((window) => window.limit);
       const expiries = windows.map((window) => windowEnd(nowMs, window.seconds) + EXPIRY_MARGIN_SECONDS);
-      const reply = parseReply(await runScript(redis, keys, [...limits, ...expiries]), windows.length);
-      const result = decide(windows, reply.counts, nowMs);
+      const reply = parseReply(await runScript(redis, keys, [...limits, ...expiries, cost]), windows.length);
+      const result = decide(windows, reply.counts, nowMs, cost);
       // Both apply the same rule to the same counts; a disagreement is a bug in one of them.
       if (result.allowed !== reply.allowed) throw new Error('rate-limit script and decide() disagree');
       return result;

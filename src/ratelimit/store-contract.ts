@@ -96,6 +96,34 @@ export function registerStoreContract(makeStore: () => RateLimitStore, bucketPre
       );
     }));
 
+  it('takes a request of several units from every window, and refuses one that does not fit', () =>
+    withStore(async (store, bucket) => {
+      const windows = [minute(10), hour(12)];
+      assert.deepEqual(await store.consume(bucket, windows, at(1), 4), { allowed: true, limit: 10, remaining: 6, resetAt: hourStart + 60, retryAfter: 0 });
+      const filled = await store.consume(bucket, windows, at(2), 6);
+      assert.deepEqual([filled.allowed, filled.limit, filled.remaining], [true, 10, 0], 'the minute has 0 left after 10 units, the hour 2');
+      const refused = await store.consume(bucket, windows, at(3), 1);
+      assert.deepEqual([refused.allowed, refused.limit, refused.remaining, refused.retryAfter], [false, 10, 0, 57]);
+      // The next minute: the minute has room, the hour has 2 left; 3 units do not fit, and the answer says 2 remain.
+      const tooMany = await store.consume(bucket, windows, at(61), 3);
+      assert.deepEqual([tooMany.allowed, tooMany.limit, tooMany.remaining, tooMany.resetAt], [false, 12, 2, hourStart + 3600]);
+      // The refusal counted nothing: the 2 units that are left can still be taken.
+      assert.deepEqual([(await store.consume(bucket, windows, at(62), 2)).allowed, (await store.consume(bucket, windows, at(63), 1)).allowed], [true, false]);
+    }));
+
+  it('never fits a cost above the limit, and counts nothing for it', () =>
+    withStore(async (store, bucket) => {
+      const refused = await store.consume(bucket, [minute(5)], at(1), 6);
+      assert.deepEqual([refused.allowed, refused.remaining], [false, 5]);
+      assert.equal((await store.consume(bucket, [minute(5)], at(2), 5)).remaining, 0);
+    }));
+
+  it('rejects a cost that is not a positive integer', () =>
+    withStore(async (store, bucket) => {
+      for (const cost of [0, -1, 1.5, Number.NaN]) await assert.rejects(store.consume(bucket, [minute(5)], at(1), cost), RangeError, String(cost));
+      assert.equal((await store.consume(bucket, [minute(5)], at(1))).remaining, 4, 'nothing was counted');
+    }));
+
   it('rejects an invalid bucket or windows', () =>
     withStore(async (store, bucket) => {
       await assert.rejects(store.consume('', [minute(1)], at(0)), RangeError);

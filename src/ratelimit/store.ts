@@ -9,16 +9,17 @@ export type { RateLimitResult, Window } from './decision.js';
 export interface RateLimitStore {
   /**
    * Decides one request of `bucket` (an opaque id such as `key:key_01abc` or `ip:203.0.113.7`) at
-   * `nowMs` and, only if it is allowed, counts it in every window, atomically with the decision.
+   * `nowMs` and, only if it is allowed, counts it in every window, atomically with the decision. `cost`
+   * (a positive integer, default 1) is how many units the request takes in every window.
    * Rejects on an invalid bucket or windows, when the store is closed, or when its backend fails;
    * whether to then let the request through is the caller's policy, not the store's.
    */
-  consume(bucket: string, windows: readonly Window[], nowMs: number): Promise<RateLimitResult>;
+  consume(bucket: string, windows: readonly Window[], nowMs: number, cost?: number): Promise<RateLimitResult>;
   /**
    * Only where a store decides without I/O (in process): consume() answered at once, throwing where
    * consume() rejects. The hot path uses it to answer a cached key without a Promise.
    */
-  consumeNow?(bucket: string, windows: readonly Window[], nowMs: number): RateLimitResult;
+  consumeNow?(bucket: string, windows: readonly Window[], nowMs: number, cost?: number): RateLimitResult;
   /** Stops background work; idempotent. After it, consume() rejects. */
   close(): Promise<void>;
 }
