@@ -1617,6 +1617,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/keys/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an API key for a call of your own API
+         * @description With a service key holding `keys:verify`. Answers 200 for every well-formed request: `valid` and `code` say whether the call may proceed, decided as /api/v1 decides (same checks, order, cache, rate limits and audit log).
+         *
+         *     A service key needs the `keys:verify` permission.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The client's address, in place of the source IP: the key's IP allowlist and the failure budget of made-up keys apply to it. */
+                        client_ip: string;
+                        /**
+                         * @description Units of the key's rate limit the call takes
+                         * @default 1
+                         */
+                        cost?: number;
+                        /** @description The API key the SaaS's client sent (the token, without "Bearer"). Empty: the client sent none (missing_api_key). */
+                        key: string;
+                        /** @description The method of the call being checked, for the audit log (default: POST, the verify call itself) */
+                        method?: string;
+                        /** @description The path (and query) of the call being checked, for the audit log (default: /v1/keys/verify) */
+                        path?: string;
+                        /**
+                         * @description Every scope the call needs; all are required. Each must be in the product's catalog.
+                         * @default []
+                         */
+                        scopes?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description `valid`, or the refusal /api/v1 would answer, decided by the same checks in the same order
+                             * @enum {string}
+                             */
+                            code: "valid" | "missing_api_key" | "invalid_api_key" | "api_key_revoked" | "api_key_expired" | "ip_not_allowed" | "rate_limited" | "insufficient_scope";
+                            /** @description Present whenever the key was recognised (revoked and expired keys included) */
+                            key?: {
+                                expires_at: string | null;
+                                id: string;
+                                meta: {
+                                    [key: string]: unknown;
+                                };
+                                /** @enum {string} */
+                                mode: "live" | "test";
+                                name: string;
+                                /** @description The display prefix of the secret sent, e.g. acme_live_4fQz… */
+                                prefix: string;
+                                secret_version: number;
+                            };
+                            message: string;
+                            /** @description The requested scopes the key lacks, when the key was recognised */
+                            missing_scopes?: string[];
+                            /** @description The key's rate limit after this call, when the call was counted against it */
+                            rate_limit?: {
+                                limit: number;
+                                remaining: number;
+                                reset: number;
+                            };
+                            request_id: string;
+                            /** @description Seconds to wait, when rate limited */
+                            retry_after: number | null;
+                            /** @description The key's scopes, when the key was recognised */
+                            scopes?: string[];
+                            valid: boolean;
+                            workspace?: {
+                                external_id: string | null;
+                                id: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/product": {
         parameters: {
             query?: never;
@@ -2033,7 +2136,11 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        expires_at?: string | null;
                         ip_allowlist?: string[];
+                        meta?: {
+                            [key: string]: unknown;
+                        };
                         /**
                          * @default live
                          * @enum {string}
@@ -2133,7 +2240,11 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        expires_at?: string | null;
                         ip_allowlist?: string[];
+                        meta?: {
+                            [key: string]: unknown;
+                        };
                         name?: string;
                         rate_limit?: {
                             per_hour?: number | null;
