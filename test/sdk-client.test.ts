@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { generate, OPENAPI_JSON, SCHEMA_TS } from '../packages/sdk/scripts/openapi.js';
-import { createClient, type ErrorBody } from '../packages/sdk/src/index.js';
-import { describeEachBackend, serviceClient } from './harness.js';
+import { createClient, createLatchkey, LatchkeyError, type ErrorBody } from '../packages/sdk/src/index.js';
+import { createKey, describeEachBackend, newTenant, serviceClient } from './harness.js';
 
 /**
  * The SDK's types are generated from Latchkey's OpenAPI document; the committed copies must be what the
@@ -50,4 +50,37 @@ describeEachBackend('@latchkey/sdk typed management client against a real Latchk
     assert.equal(refused.response.status, 401);
     assert.equal((refused.error as ErrorBody | undefined)?.error.code, 'invalid_service_key');
   });
+
+  it('verify() answers with Latchkey\'s typed verdict, and rejects when Latchkey refuses the call itself', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant, { scopes: ['tickets:read'], meta: { plan: 'pro' } })).body as { id: string; secret: string };
+    const verifier = await serviceClient(h, ['keys:verify']);
+    const latchkey = createLatchkey({ baseUrl, serviceKey: verifier.secret });
+    try {
+      const valid = await latchkey.verify({ key: key.secret, scopes: ['tickets:read'], client_ip: '203.0.113.7', method: 'GET', path: '/v1/things' });
+      assert.equal(valid.valid, true);
+      assert.equal(valid.code, 'valid');
+      assert.equal(valid.key?.id, key.id);
+      assert.deepEqual(valid.key?.meta, { plan: 'pro' });
+      assert.equal(valid.workspace?.id, tenant.workspaceId);
+      const missing = await latchkey.verify({ key: key.secret, scopes: ['tickets:write'], client_ip: '203.0.113.7' });
+      assert.deepEqual([missing.valid, missing.code, missing.missing_scopes], [false, 'insufficient_scope', ['tickets:write']]);
+      await assert.rejects(latchkey.verify({ key: key.secret, scopes: ['not:a-scope'], client_ip: '203.0.113.7' }), (error: unknown) => {
+        assert.ok(error instanceof LatchkeyError);
+        assert.deepEqual([error.status, error.code], [400, 'invalid_request']);
+        return true;
+      });
+      const unpermitted = createLatchkey({ baseUrl, serviceKey: backendWithout(h) });
+      await assert.rejects(unpermitted.verify({ key: key.secret, client_ip: '203.0.113.7' }), { name: 'LatchkeyError', status: 401 });
+      unpermitted.close();
+    } finally {
+      latchkey.close();
+    }
+  });
 });
+
+/** A service key that does not exist (well-formed, unknown). */
+function backendWithout(h: { config: { keyPrefix: string } }): string {
+  return `${h.config.keyPrefix}_svc_${'B'.repeat(40)}`;
+}
