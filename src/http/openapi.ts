@@ -117,7 +117,7 @@ function managementOperation(document: TransformInput) {
     url: transformed.url,
     schema: {
       ...transformed.schema,
-      description: [(transformed.schema as { description?: string }).description, needs].filter(Boolean).join('\n\n'),
+      description: [(transformed.schema as { description?: string } | undefined)?.description, needs].filter(Boolean).join('\n\n'),
       security: config?.public ? [] : security,
       ...(permission === undefined ? { 'x-session-only': true } : { 'x-required-permission': permission }),
     } as unknown as FastifySchema,
