@@ -33,13 +33,25 @@ declare module 'fastify' {
 export interface LatchkeyOptions extends VerifierOptions {
   /**
    * Told about every verify call that could not be made (Latchkey away, too slow, or refusing the service
-   * key). The request is refused either way; this is for your logs. Default: one line on stderr.
+   * key). The request is refused either way; this is for your logs. Default: a line on stderr, at most every 10 s.
    */
   onError?: (error: Error) => void;
 }
 
-function defaultOnError(error: Error): void {
-  process.stderr.write(`@latchkey/sdk: ${error.name}: ${error.message}\n`);
+/** One line on stderr at most every 10 s: with Latchkey away, a line per request would flood the log. */
+function stderrAtMostEvery10s(): (error: Error) => void {
+  let last = 0;
+  let skipped = 0;
+  return (error) => {
+    if (Date.now() - last < 10_000) {
+      skipped++;
+      return;
+    }
+    last = Date.now();
+    const more = skipped > 0 ? ` (and ${skipped} more since the last line)` : '';
+    skipped = 0;
+    process.stderr.write(`@latchkey/sdk: ${error.name}: ${error.message}${more}\n`);
+  };
 }
 
 /**
@@ -61,7 +73,7 @@ export interface Latchkey {
 
 export function createLatchkey(options: LatchkeyOptions): Latchkey {
   const verifier = createVerifier(options);
-  const onError = options.onError ?? defaultOnError;
+  const onError = options.onError ?? stderrAtMostEvery10s();
   return {
     verify: verifier.verify,
     express: (guard = {}) => expressMiddleware(createGuard(verifier, guard, onError)),
