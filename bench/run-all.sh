@@ -26,8 +26,9 @@ declare -A RUNS=(
   [scale]="bench/scale.ts"
   [memory]="bench/memory.ts"
   [verify]="bench/verify.ts"
+  [sdk-middleware]="bench/sdk-middleware.ts"
 )
-ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres cold-keys-c1 cold-keys-postgres-c1 under-attack under-attack-postgres multi-instance revoke-latency lookup-timing audit-queries scale memory verify)
+ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres cold-keys-c1 cold-keys-postgres-c1 under-attack under-attack-postgres multi-instance revoke-latency lookup-timing audit-queries scale memory verify sdk-middleware)
 
 failed=()
 for name in "${@:-${ORDER[@]}}"; do
