@@ -244,7 +244,8 @@ program
     for (const k of rows) {
       const state = k.revoked_at ? `revoked ${k.revoked_at.toISOString()}` : 'active';
       const reach = k.workspace_ids === null ? 'all workspaces' : k.workspace_ids.join(',');
-      process.stdout.write(`${k.id}\t${k.name}\t${k.prefix}\t${k.permissions.join(',')}\t${reach}\t${state}\n`);
+      const used = k.last_used_at ? `last used ${k.last_used_at.toISOString()}` : 'never used';
+      process.stdout.write(`${k.id}\t${k.name}\t${k.prefix}\t${k.permissions.join(',')}\t${reach}\t${state}\t${used}\n`);
     }
   });
 

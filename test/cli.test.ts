@@ -119,7 +119,7 @@ describe('operator CLI', () => {
 
     const listed = cli(dataDir, ['list-service-keys']);
     assert.equal(listed.status, 0, listed.stderr);
-    assert.match(listed.stdout, new RegExp(`^${id}\tbilling-backend\tlk_svc_\\w+…?\tkeys:read,workspaces:read\t${workspaceId}\tactive$`, 'm'));
+    assert.match(listed.stdout, new RegExp(`^${id}\tbilling-backend\tlk_svc_\\w+…?\tkeys:read,workspaces:read\t${workspaceId}\tactive\tnever used$`, 'm'));
     assert.ok(!listed.stdout.includes(secret.slice(8, 20)), 'no secret in the list');
 
     // The key works on the management API of this installation, within its workspace.

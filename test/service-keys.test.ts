@@ -208,4 +208,20 @@ describeEachBackend('service keys on the management API', (harness) => {
     }
     assert.equal((await backend.request('POST', owner.keys, { name: 'x', scopes: ['tickets:read'] }, { 'latchkey-on-behalf-of': 'a'.repeat(200) })).status, 201);
   });
+
+  it('records when a service key was last used (as precise as its 5 s cache), never before its first call', async () => {
+    const h = harness();
+    const backend = await serviceClient(h, ['keys:read']);
+    const lastUsed = async () =>
+      (await h.db.selectFrom('service_keys').select('last_used_at').where('id', '=', backend.serviceKeyId).executeTakeFirstOrThrow()).last_used_at;
+    assert.equal(await lastUsed(), null);
+    const before = Date.now();
+    assert.equal((await backend.get('/v1/scopes')).status, 200);
+    let used: Date | null = null;
+    for (let i = 0; i < 50 && used === null; i++) {
+      used = await lastUsed();
+      if (used === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(used && used.getTime() >= before - 1000, `last_used_at ${String(used)}`);
+  });
 });

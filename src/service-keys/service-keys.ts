@@ -65,6 +65,9 @@ export function createServiceKeys(deps: { db: Db; keyPrefix: string; now?: () =>
       const hit = cache.get(hash);
       if (hit && hit.until > now) return hit.caller;
       const caller = await lookup(hash);
+      // "Last used", as precise as the cache: written when a key is looked up again, at most every 5 s per
+      // instance while it is in use. Not awaited, and a failure only leaves the time older.
+      if (caller) void db.updateTable('service_keys').set({ last_used_at: new Date(now) }).where('id', '=', caller.id).execute().catch(() => undefined);
       if (cache.size >= 10_000) cache.delete(cache.keys().next().value as string);
       cache.set(hash, { caller, until: now + SERVICE_KEY_CACHE_MS });
       return caller;
