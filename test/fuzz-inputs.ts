@@ -32,7 +32,7 @@ export interface FuzzTargets {
   recordIds: Record<string, string>;
   cookie: string;
   csrf: string;
-  /** A service key with the workspace permissions: workspace bodies are sent with it too, to reach the writes. */
+  /** A service key with the workspace permissions and keys:verify: workspace bodies are sent with it too, to reach the writes; verify bodies always. */
   serviceSecret: string;
   /** Source addresses: the made-up-key limit is per address, so spreading them keeps lookups happening. */
   ips: string[];
@@ -336,6 +336,8 @@ export function arbitraries(t: FuzzTargets) {
       scopes: maybe(fc.oneof(fc.array(scope, { maxLength: 40 }), junk)),
       rate_limit: maybe(fc.oneof(fc.record({ per_minute: maybe(limitValue), per_hour: maybe(limitValue) }, { requiredKeys: [] }), junk)),
       ip_allowlist: maybe(fc.oneof(fc.array(allowEntry, { maxLength: 110 }), junk)),
+      meta: maybe(fc.oneof(fc.dictionary(fc.string({ maxLength: 30 }), junk, { maxKeys: 8 }), junk)),
+      expires_at: maybe(fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), text, junk)),
       extra: maybe(junk),
     },
     { requiredKeys: [] },
@@ -349,7 +351,21 @@ export function arbitraries(t: FuzzTargets) {
     { name: maybe(text), external_id: maybe(fc.oneof(text, junk)), metadata: maybe(fc.oneof(fc.dictionary(fc.oneof(fc.string({ maxLength: 30 }), binary(20)), junk, { maxKeys: 8 }), junk)) },
     { requiredKeys: [] },
   );
+  // Verify's body: real, revoked and made-up keys, requested scopes, a client address, what the call was, a cost.
+  const verifyFields = fc.record(
+    {
+      key: maybe(fc.oneof(fc.constantFrom(t.liveSecret, t.testSecret, t.revokedSecret, ''), text, junk)),
+      scopes: maybe(fc.oneof(fc.array(scope, { maxLength: 40 }), junk)),
+      client_ip: maybe(fc.oneof(fc.ipV4(), fc.ipV6(), text, junk)),
+      method: maybe(fc.oneof(fc.constantFrom('GET', 'POST', 'DELETE'), text)),
+      path: maybe(fc.oneof(fc.constantFrom('/v1/contacts', '/'), text)),
+      cost: maybe(fc.oneof(fc.integer({ min: 1, max: 100 }), limitValue)),
+      extra: maybe(junk),
+    },
+    { requiredKeys: [] },
+  );
   const management = fc.oneof(
+    fc.tuple(fc.constant('POST'), fc.constant('/v1/keys/verify'), body(verifyFields)),
     fc.tuple(fc.constant('POST'), fc.constant(`${ws}/api-keys`), body(keyFields)),
     fc.tuple(fc.constant('PATCH'), keyId.map((k) => `${ws}/api-keys/${k}`), body(keyFields)),
     fc.tuple(fc.constant('POST'), keyId.map((k) => `${ws}/api-keys/${k}/rotate`), fc.oneof(body(fc.record({ overlap_seconds: maybe(fc.oneof(fc.integer({ min: 0, max: 604_800 }), limitValue)) }, { requiredKeys: [] })), fc.constant(''))),
@@ -367,7 +383,7 @@ export function arbitraries(t: FuzzTargets) {
     method,
     url,
     headers: {
-      ...(asService && (url === ws || url === '/v1/workspaces') ? { authorization: `Bearer ${t.serviceSecret}` } : { cookie: t.cookie, 'x-csrf-token': token }),
+      ...((asService && (url === ws || url === '/v1/workspaces')) || url === '/v1/keys/verify' ? { authorization: `Bearer ${t.serviceSecret}` } : { cookie: t.cookie, 'x-csrf-token': token }),
       ...(payload && type ? { 'content-type': type } : {}),
     },
     ...(payload ? { payload } : {}),
