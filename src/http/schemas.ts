@@ -56,7 +56,8 @@ export function holdsKey(text: string): boolean {
   return redactSecrets(text) !== text;
 }
 
-function storableJson(value: unknown): boolean {
+/** Only text PostgreSQL's jsonb can hold: no NUL, no lone surrogate (either fails the write with a database error). */
+export function storableJson(value: unknown): boolean {
   if (typeof value === 'string') return value.isWellFormed() && !value.includes('\u0000');
   if (Array.isArray(value)) return value.every(storableJson);
   if (value !== null && typeof value === 'object') return Object.entries(value).every(([k, v]) => storableJson(k) && storableJson(v));

@@ -39,6 +39,14 @@ describe('key meta', () => {
   });
 });
 
+describe('key meta storage', () => {
+  it('refuses what jsonb cannot store (NUL, a lone surrogate) with 400 meta, not a database error', () => {
+    assert.equal(param(() => checkMeta({ note: 'a\u0000b' })), 'meta');
+    assert.equal(param(() => checkMeta({ note: '\ud800' })), 'meta');
+    assert.equal(param(() => checkMeta({ ['\u0000']: 1 })), 'meta', 'in a field name too');
+  });
+});
+
 describe('key expiry', () => {
   it('must be in the future; null clears it', () => {
     assert.equal(checkExpiry(null, NOW), null);
