@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from '../http/schemas.js';
 
 /** Beyond this a cost is a mistake: no key's window is that large in practice, and it bounds the counters. */
 export const MAX_COST = 1_000_000;
@@ -13,11 +14,13 @@ export const verifyBody = z.strictObject({
     .regex(/^[A-Za-z]{1,16}$/, 'must be an HTTP method such as GET')
     .optional()
     .describe('The method of the call being checked, for the audit log (default: POST, the verify call itself)'),
+  // Text (no control characters): it is written to the audit log, where a NUL would lose the event.
   path: z
     .string()
     .min(1)
     .max(2048)
     .regex(/^\//, 'must start with /')
+    .pipe(text(2048))
     .optional()
     .describe('The path (and query) of the call being checked, for the audit log (default: /v1/keys/verify)'),
   cost: z.number().int().min(1).max(MAX_COST).default(1).describe("Units of the key's rate limit the call takes"),
