@@ -1,6 +1,6 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { createFastify } from './http/fastify-instance.js';
 import type { Redis } from 'ioredis';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createAccountsRepo } from './accounts/accounts-repo.js';
 import { accountsRoutes } from './accounts/accounts-routes.js';
 import { createAccountsService } from './accounts/accounts-service.js';
@@ -13,13 +13,8 @@ import { createServiceKeys } from './service-keys/service-keys.js';
 import workspaceScope from './accounts/workspace-scope.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
-import { installErrorHandling, sendError } from './http/error-handler.js';
-import { AppError } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
 import { checkPathIds } from './http/path-ids.js';
-import { canonicalIp } from './http/client-ip.js';
-import { newId } from './ids.js';
-import { loggerOptions } from './logging.js';
 import { createKeysRepo } from './keys/keys-repo.js';
 import { keysRoutes } from './keys/keys-routes.js';
 import { createKeysService } from './keys/keys-service.js';
@@ -44,6 +39,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { consoleStatic } from './console-static.js';
 import { productRoutes } from './product/product-routes.js';
 import { verifyRoutes } from './verify/verify-routes.js';
+import { gatewaySurface } from './gateway/gateway-plugin.js';
 
 export interface AppDeps {
   config: Config;
@@ -69,40 +65,10 @@ const MANAGEMENT_BODY_LIMIT = 64 * 1024;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   const now = deps.now ?? (() => new Date());
-  const app = Fastify({
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
-    trustProxy: trustProxyOption(config.trustProxy),
-    genReqId: () => newId('req'),
-    requestIdHeader: false,
-    // During shutdown, finish serving (and auditing) requests that arrive, rather than a bare 503.
-    return503OnClosing: false,
-    bodyLimit: MANAGEMENT_BODY_LIMIT,
-    frameworkErrors: routerError,
-  });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorHandling(app);
+  const app = createFastify(config, { logger: deps.logger, bodyLimit: MANAGEMENT_BODY_LIMIT });
   acceptEmptyJsonBodies(app);
   // Before any route is added: every route with an id in its path gets the id's shape checked.
   checkPathIds(app);
-  // Hooks that run on every request are callbacks, not async functions: an async hook costs a Promise
-  // and its microtasks on every request even when it has nothing to wait for.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('request-id', request.id);
-    // The client's address, decided once for every consumer (rate-limit buckets, allowlists, the audit
-    // and management logs): one text per address (client-ip.ts). An IPv4 address is already canonical and
-    // costs one check; another spelling replaces request.ip on this request.
-    const ip = request.ip;
-    const canonical = canonicalIp(ip);
-    if (canonical === ip) return done();
-    if (canonical === null) {
-      // Behind a trusted proxy, request.ip is read from X-Forwarded-For, which a client can fill with any text.
-      if (config.trustProxy) return done(new AppError('invalid_request', 'X-Forwarded-For must hold IP addresses.', { param: 'X-Forwarded-For' }));
-      return done();
-    }
-    Object.defineProperty(request, 'ip', { value: canonical, enumerable: true });
-    done();
-  });
 
   await registerOpenApi(app, config.keyPrefix, config.product);
 
@@ -151,7 +117,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await retention();
   const retentionTimer = setInterval(() => void retention(), 3_600_000);
   retentionTimer.unref();
-  if (deps.audit !== false) auditCapture(app, { writer: auditWriter, now });
+  const audit = deps.audit !== false;
+  if (audit) auditCapture(app, { writer: auditWriter, now });
   app.addHook('onClose', async () => {
     clearInterval(retentionTimer);
     const { unwritten } = await auditWriter.close();
@@ -255,6 +222,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (config.product.reference) await api.register(apiRoutes, { db, now });
   });
 
+  // Gateway mode: a listener of its own in front of the product's API, through the same authenticator and audit log.
+  await gatewaySurface(app, { config, db, now, authenticator, auditWriter: audit ? auditWriter : null, metrics });
+
   // The console: the built single-page app at `/`, talking to the management API above.
   await consoleStatic(app);
 
@@ -272,23 +242,6 @@ function rateLimitStore(app: FastifyInstance, metrics: Metrics, redis: Redis | u
     lastWarning = Date.now();
     app.log.warn({ err: error }, 'Redis rate limits unavailable; counting in this instance until it is back');
   });
-}
-
-/**
- * The router's own refusals (a malformed %-escape in the path, a path parameter over 100 characters),
- * answered in our error shape rather than Fastify's; they come before any hook, so Request-Id is set here.
- */
-function routerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  reply.header('Request-Id', request.id);
-  const message =
-    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A segment of the URL path is too long.' : 'The URL path is not valid: it has a malformed %-escape.';
-  sendError(reply, new AppError('invalid_request', message, { param: 'path' }));
-}
-
-/** A hop count trusts that many proxies in front of us (the same rule proxy-addr applies to a number). */
-function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof trust === 'number') return (_address, hop) => hop < trust;
-  return trust;
 }
 
 /**

@@ -2,6 +2,9 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { loadProductFile, ProductFileError, REFERENCE_PRODUCT, type Product } from './product/product.js';
 
+/** The gateway's port when neither GATEWAY_PORT nor the product file's gateway.port says one. */
+const DEFAULT_GATEWAY_PORT = 8080;
+
 /** The most proxies a request may pass through before us; more is a typo. */
 const MAX_HOPS = 20;
 
@@ -65,6 +68,9 @@ const envSchema = z.object({
   DEFAULT_CEILING_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   COOKIE_SECURE: z.enum(['true', 'false', 'auto']).default('auto'),
+  GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** An Ed25519 private key (PKCS #8 PEM) that signs Latchkey-Principal instead of the generated one. */
+  GATEWAY_SIGNING_KEY: z.string().min(1).max(4096).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Test hook (test/multi-instance.test.ts): delays this instance's handling of announced key changes. */
   TEST_KEY_CHANGE_DELAY_MS: z.coerce.number().int().min(0).max(900).default(0),
@@ -90,6 +96,10 @@ export interface Config {
   cookieSecure: 'true' | 'false' | 'auto';
   logLevel: string;
   testKeyChangeDelayMs: number;
+  /** The gateway's listener (GATEWAY_PORT, else the product file's gateway.port); undefined without a gateway. */
+  gatewayPort: number | undefined;
+  /** GATEWAY_SIGNING_KEY: a PEM the operator provides; else the key kept in the database signs. */
+  gatewaySigningKey: string | undefined;
 }
 
 /** The environment is wrong: main prints its message, one line, and exits; no stack (it is not a bug). */
@@ -111,6 +121,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (error instanceof ProductFileError) throw new ConfigError(error.message);
     throw error;
   }
+  if (e.GATEWAY_PORT !== undefined && !product.gateway) {
+    throw new ConfigError('Invalid configuration: GATEWAY_PORT is set but there is no gateway: add a gateway section to the product file (PRODUCT_FILE)');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -128,5 +141,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     cookieSecure: e.COOKIE_SECURE,
     logLevel: e.LOG_LEVEL,
     testKeyChangeDelayMs: e.TEST_KEY_CHANGE_DELAY_MS,
+    gatewayPort: product.gateway ? (e.GATEWAY_PORT ?? product.gateway.port ?? DEFAULT_GATEWAY_PORT) : undefined,
+    gatewaySigningKey: e.GATEWAY_SIGNING_KEY,
   };
 }

@@ -33,6 +33,10 @@ export async function serve(overrides: Pick<AppDeps, 'audit'> = {}): Promise<voi
   const address = await app.listen({ port: config.port, host: config.host });
   const storage = (kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL') + (redis ? ' + Redis' : '');
   app.log.info({ address, storage, key_prefix: config.keyPrefix }, `Latchkey is listening on ${address} (${storage})`);
+  if (app.gateway) {
+    const gateway = await app.gateway.listen({ port: config.gatewayPort, host: config.host });
+    app.log.info({ address: gateway }, `Latchkey's gateway is listening on ${gateway}`);
+  }
 }
 
 /** The one place that exits the process on a failed start. */

@@ -191,6 +191,7 @@ function auditEvent(label: string): AuditEvent {
     scope: null,
     scope_used: null,
     argument_hash: 'test',
+    upstream_ms: null,
     payload: null,
   };
 }

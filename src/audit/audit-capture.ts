@@ -22,13 +22,29 @@ export interface AuditedCall {
   scope: string | null;
 }
 
+/**
+ * A call the gateway proxied: its route is the product file's, and its body was streamed to the upstream
+ * rather than parsed, so what the log keeps of it is its hash and, for a small JSON body, its content.
+ */
+export interface ProxiedCall {
+  /** The product file's path template (`/v1/contacts/{id}`). */
+  route: string;
+  scope: string | null;
+  /** Hex SHA-256 of the body's bytes, null without a body (or one not read to its end). */
+  bodySha256: string | null;
+  /** A JSON body of at most 16 KiB, parsed; undefined otherwise. */
+  bodyJson: unknown;
+  /** From sending the request to the upstream's answer (its headers), ms; null if it never answered. */
+  upstreamMs: number | null;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /**
      * When an audited request arrived, and its body as the client sent it (before validation); `call`
-     * when the request stands for a call made elsewhere (see auditAsCall).
+     * when the request stands for a call made elsewhere (see auditAsCall); `proxied` for the gateway's.
      */
-    audit: { startedAt: Date; body: unknown; call?: AuditedCall } | null;
+    audit: { startedAt: Date; body: unknown; call?: AuditedCall; proxied?: ProxiedCall } | null;
   }
 }
 
@@ -50,12 +66,13 @@ function pathAndQuery(url: string): { path: string; search: string } {
  * so they see requests that never reach a route too. The event is queued after the response is sent;
  * the request never waits for the audit log.
  */
-export function auditCapture(app: FastifyInstance, options: { writer: AuditWriter; now: () => Date }): void {
+export function auditCapture(app: FastifyInstance, options: { writer: AuditWriter; now: () => Date; everyRequest?: boolean }): void {
   app.decorateRequest('audit', null);
+  const audited = options.everyRequest === true ? () => true : (url: string) => url.startsWith('/api/');
   // Callback hooks, not async ones: they run on every request, and an async hook costs a Promise and
   // its microtasks each time even when, as here, it has nothing to wait for.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (request.url.startsWith('/api/')) request.audit = { startedAt: options.now(), body: undefined };
+    if (audited(request.url)) request.audit = { startedAt: options.now(), body: undefined };
     done();
   });
   app.addHook('preValidation', (request, _reply, done) => {
@@ -69,12 +86,15 @@ export function auditCapture(app: FastifyInstance, options: { writer: AuditWrite
 }
 
 function eventOf(request: FastifyRequest, status: number, errorCode: string | null, elapsedMs: number) {
-  const { startedAt, body, call } = request.audit!;
+  const { startedAt, call, proxied } = request.audit!;
+  // A proxied body is known by its bytes' hash; its content only when it was small JSON.
+  const body = proxied ? proxied.bodyJson : request.audit!.body;
+  const hashedBody = proxied ? proxied.bodySha256 : body;
   const method = call?.method ?? request.method;
   const { path, search } = pathAndQuery(call?.path ?? request.url);
   const query = queryObject(search);
   const key = request.authAttempt?.key;
-  const scope = call ? call.scope : (request.routeOptions.config?.scope ?? null);
+  const scope = call ? call.scope : proxied ? proxied.scope : (request.routeOptions.config?.scope ?? null);
   // A call made elsewhere came from a client whose user agent we never saw; the carrier's is not it.
   const userAgent = call ? undefined : request.headers['user-agent'];
   return {
@@ -87,7 +107,7 @@ function eventOf(request: FastifyRequest, status: number, errorCode: string | nu
     secret_id: key?.secretId ?? null,
     secret_version: key?.secretVersion ?? null,
     method,
-    route: call?.route ?? request.routeOptions.url ?? null,
+    route: call?.route ?? proxied?.route ?? request.routeOptions.url ?? null,
     // Redacted before cut, so that a key across the cut cannot leave a fragment too short to be recognised.
     path: redactSecrets(path).slice(0, 2048),
     status: call?.status ?? status,
@@ -98,9 +118,10 @@ function eventOf(request: FastifyRequest, status: number, errorCode: string | nu
     error_code: call ? call.errorCode : errorCode,
     scope,
     scope_used: request.authAttempt?.passed ? scope : null,
-    argument_hash: argumentHash({ method, path, query, body: body ?? null }),
+    argument_hash: argumentHash({ method, path, query, body: hashedBody ?? null }),
     // A call with neither query nor body (most GETs) has nothing to keep.
     payload: search === '' && (body === undefined || body === null) ? null : redactPayload({ query, body: body ?? null }),
+    upstream_ms: proxied?.upstreamMs ?? null,
     summarized: key === undefined && request.authAttempt?.pastFailureBudget === true,
   };
 }

@@ -15,6 +15,8 @@ export function presentAuditEvent(row: AuditEventListRow) {
     path: row.path,
     status: row.status,
     latency_ms: row.latency_ms,
+    // Gateway calls: the part of latency_ms the upstream took to answer.
+    upstream_ms: row.upstream_ms,
     source_ip: row.source_ip,
     user_agent: row.user_agent,
     request_id: row.request_id,

@@ -62,6 +62,7 @@ export const EVENT_COLUMNS = [
   'path',
   'status',
   'latency_ms',
+  'upstream_ms',
   'source_ip',
   'user_agent',
   'request_id',

@@ -118,6 +118,7 @@ const EVENT_COLUMNS = [
   ['error_code', 'text'],
   ['scope', 'text'],
   ['argument_hash', 'text'],
+  ['upstream_ms', 'float4'],
 ] as const satisfies ReadonlyArray<readonly [keyof AuditEvent, string]>;
 
 /**

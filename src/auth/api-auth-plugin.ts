@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../http/errors.js';
 import { noRoute } from '../http/error-handler.js';
@@ -57,35 +57,58 @@ function asUnknownRoute(request: FastifyRequest, error: Error): Error {
 }
 
 function authHook(authenticator: Authenticator, scope: string | null, unknownRoute: boolean): onRequestHookHandler {
-  function done(request: FastifyRequest, reply: FastifyReply, result: Authenticated, attempt: AuthAttempt, next: HookHandlerDoneFunction): void {
-    request.principal = result.principal;
-    setRateLimitHeaders(reply, result.rateLimit);
-    if (scope !== null && !result.principal.scopes.has(scope)) {
-      next(
-        new AppError('insufficient_scope', `This API key does not have the ${scope} scope, which ${request.method} ${request.routeOptions.url} needs.`, {
-          headers: { 'WWW-Authenticate': `Bearer realm="latchkey", error="insufficient_scope", scope="${scope}"` },
-        }),
-      );
-      return;
-    }
-    attempt.passed = true;
-    next();
-  }
-
   return function verifyApiKey(request, reply, next) {
-    const attempt: AuthAttempt = {};
-    request.authAttempt = attempt;
-    let outcome: Authenticated | Promise<Authenticated>;
-    try {
-      outcome = authenticator.authenticate(request.headers.authorization, request.ip, attempt);
-    } catch (error) {
-      next(unknownRoute ? asUnknownRoute(request, error as Error) : (error as Error));
-      return;
-    }
-    const refused = unknownRoute ? (error: Error) => next(asUnknownRoute(request, error)) : next;
-    if (outcome instanceof Promise) outcome.then((result) => done(request, reply, result, attempt, next), refused);
-    else done(request, reply, outcome, attempt, next);
+    authorizeCall(authenticator, request, reply, scope, request.routeOptions.url ?? request.url, unknownRoute ? (error) => next(error && asUnknownRoute(request, error)) : next);
   };
+}
+
+/**
+ * The one door of every call made with an API key (/api/v1 here, the gateway too): the authenticator's
+ * checks, the rate-limit headers, then the scope the route needs (`route` names it in the refusal).
+ * `next` is called once, with the refusal or without anything; a cached key answers without a Promise.
+ */
+export function authorizeCall(
+  authenticator: Authenticator,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  scope: string | null,
+  route: string,
+  next: (error?: Error) => void,
+): void {
+  const attempt: AuthAttempt = {};
+  request.authAttempt = attempt;
+  let outcome: Authenticated | Promise<Authenticated>;
+  try {
+    outcome = authenticator.authenticate(request.headers.authorization, request.ip, attempt);
+  } catch (error) {
+    next(error as Error);
+    return;
+  }
+  if (outcome instanceof Promise) outcome.then((result) => admit(request, reply, result, attempt, scope, route, next), next);
+  else admit(request, reply, outcome, attempt, scope, route, next);
+}
+
+function admit(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  result: Authenticated,
+  attempt: AuthAttempt,
+  scope: string | null,
+  route: string,
+  next: (error?: Error) => void,
+): void {
+  request.principal = result.principal;
+  setRateLimitHeaders(reply, result.rateLimit);
+  if (scope !== null && !result.principal.scopes.has(scope)) {
+    next(
+      new AppError('insufficient_scope', `This API key does not have the ${scope} scope, which ${request.method} ${route} needs.`, {
+        headers: { 'WWW-Authenticate': `Bearer realm="latchkey", error="insufficient_scope", scope="${scope}"` },
+      }),
+    );
+    return;
+  }
+  attempt.passed = true;
+  next();
 }
 
 /** X-RateLimit-Limit, -Remaining and -Reset, one call each: an object of headers would be built and walked. */

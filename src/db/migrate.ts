@@ -7,6 +7,7 @@ import * as auditRefusalsIndex from './migrations/0004_audit_refusals_index.js';
 import * as auditUnattributed from './migrations/0005_audit_unattributed.js';
 import * as invitations from './migrations/0006_invitations.js';
 import * as yourOwnApi from './migrations/0007_your_own_api.js';
+import * as gateway from './migrations/0008_gateway.js';
 
 /** Migrations are listed here, not read from disk, so the built and the source trees run the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_audit_unattributed': auditUnattributed,
   '0006_invitations': invitations,
   '0007_your_own_api': yourOwnApi,
+  '0008_gateway': gateway,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

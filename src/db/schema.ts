@@ -162,6 +162,8 @@ export interface AuditEventsTable {
   error_code: string | null;
   scope: string | null;
   argument_hash: string;
+  /** Gateway calls: the part of latency_ms spent waiting on the upstream (its answer's headers); else null. */
+  upstream_ms: number | null;
 }
 
 export interface AuditPayloadsTable {
@@ -201,6 +203,19 @@ export interface AuditUnattributedTable {
   sample_path: string;
 }
 
+/** The Ed25519 keys that sign Latchkey-Principal (src/gateway/signing-keys.ts). */
+export interface GatewaySigningKeysTable {
+  /** The key's id in the JWS header and the JWKS: the RFC 7638 thumbprint of its public JWK. */
+  kid: string;
+  /** PKCS #8 PEM. */
+  private_key: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  created_at: CreatedAt;
+  /** Published before it signs: upstreams with a cached JWKS have it before its first token. */
+  signs_from: Date;
+  retired_at: Date | null;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: Generated<Date>;
@@ -221,6 +236,7 @@ export interface Database {
   audit_usage_hourly: AuditUsageHourlyTable;
   audit_ip_daily: AuditIpDailyTable;
   audit_unattributed: AuditUnattributedTable;
+  gateway_signing_keys: GatewaySigningKeysTable;
   api_records: ApiRecordsTable;
 }
 

@@ -19,6 +19,8 @@ export const ERRORS = {
   not_current_secret: { status: 403, type: 'permission_error' },
   wrong_account: { status: 403, type: 'permission_error' },
   not_found: { status: 404, type: 'not_found_error' },
+  // The gateway: no route of the product file matches the method and path.
+  route_not_found: { status: 404, type: 'not_found_error' },
   already_set_up: { status: 409, type: 'conflict_error' },
   conflict: { status: 409, type: 'conflict_error' },
   // `workspace_id`: the workspace that holds the external id.
@@ -27,7 +29,11 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
   internal_error: { status: 500, type: 'api_error' },
+  // The gateway's upstream refused or dropped the connection, or answered what is not HTTP.
+  upstream_unavailable: { status: 502, type: 'api_error' },
   service_unavailable: { status: 503, type: 'api_error' },
+  // The gateway's upstream did not answer within its timeout_ms.
+  upstream_timeout: { status: 504, type: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string; fields?: readonly string[] }>;
 
 export type ErrorCode = keyof typeof ERRORS;

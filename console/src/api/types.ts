@@ -133,6 +133,7 @@ export interface AuditEvent {
   path: string;
   status: number;
   latency_ms: number;
+  upstream_ms: number | null;
   source_ip: string | null;
   user_agent: string | null;
   request_id: string;

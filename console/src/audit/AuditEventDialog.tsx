@@ -23,7 +23,7 @@ export function AuditEventDialog({ eventId, onClose }: { eventId: string; onClos
                 ['Request', `${loaded.data.method} ${loaded.data.path}`],
                 ['Route', loaded.data.route ?? '—'],
                 ['Status', `${loaded.data.status}${loaded.data.error_code ? ` ${loaded.data.error_code}` : ''}`],
-                ['Latency', `${loaded.data.latency_ms} ms`],
+                ['Latency', loaded.data.upstream_ms === null ? `${loaded.data.latency_ms} ms` : `${loaded.data.latency_ms} ms (upstream ${loaded.data.upstream_ms} ms)`],
                 ['Source IP', loaded.data.source_ip ?? '—'],
                 ['User agent', loaded.data.user_agent ?? '—'],
                 ['Request id', loaded.data.request_id],

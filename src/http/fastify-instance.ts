@@ -1,0 +1,65 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Config } from '../config.js';
+import { newId } from '../ids.js';
+import { loggerOptions } from '../logging.js';
+import { canonicalIp } from './client-ip.js';
+import { installErrorHandling, sendError } from './error-handler.js';
+import { AppError } from './errors.js';
+
+/**
+ * A Fastify instance as every listener of Latchkey has it (the main one, the gateway's): request ids of
+ * ours sent back as `Request-Id`, the client's address decided once (canonical text, trusted proxies
+ * only), our error shape for every refusal, including the router's own.
+ */
+export function createFastify(config: Config, options: { logger?: FastifyBaseLogger | undefined; bodyLimit: number }): FastifyInstance {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config.logLevel) }),
+    trustProxy: trustProxyOption(config.trustProxy),
+    genReqId: () => newId('req'),
+    requestIdHeader: false,
+    // During shutdown, finish serving (and auditing) requests that arrive, rather than a bare 503.
+    return503OnClosing: false,
+    bodyLimit: options.bodyLimit,
+    frameworkErrors: routerError,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+  // Hooks that run on every request are callbacks, not async functions: an async hook costs a Promise and
+  // its microtasks on every request even when it has nothing to wait for.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('request-id', request.id);
+    // The client's address, decided once for every consumer (rate-limit buckets, allowlists, the audit
+    // and management logs): one text per address (client-ip.ts). An IPv4 address is already canonical and
+    // costs one check; another spelling replaces request.ip on this request.
+    const ip = request.ip;
+    const canonical = canonicalIp(ip);
+    if (canonical === ip) return done();
+    if (canonical === null) {
+      // Behind a trusted proxy, request.ip is read from X-Forwarded-For, which a client can fill with any text.
+      if (config.trustProxy) return done(new AppError('invalid_request', 'X-Forwarded-For must hold IP addresses.', { param: 'X-Forwarded-For' }));
+      return done();
+    }
+    Object.defineProperty(request, 'ip', { value: canonical, enumerable: true });
+    done();
+  });
+  return app;
+}
+
+/**
+ * The router's own refusals (a malformed %-escape in the path, a path parameter over 100 characters),
+ * answered in our error shape rather than Fastify's; they come before any hook, so Request-Id is set here.
+ */
+function routerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('Request-Id', request.id);
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A segment of the URL path is too long.' : 'The URL path is not valid: it has a malformed %-escape.';
+  sendError(reply, new AppError('invalid_request', message, { param: 'path' }));
+}
+
+/** A hop count trusts that many proxies in front of us (the same rule proxy-addr applies to a number). */
+function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust;
+}
