@@ -304,7 +304,8 @@ describeOrSkip('the console, end to end in Chromium', { skip: missing ?? false }
       acme = await startServer(
         'node',
         ['dist/main.js'],
-        { DATA_DIR: join(dir, 'acme-data'), LOG_LEVEL: 'warn', PRODUCT_FILE: 'docs/examples/acme.product.yaml' },
+        // The acme file has a gateway; its listener goes to a free port rather than the file's 8080.
+        { DATA_DIR: join(dir, 'acme-data'), LOG_LEVEL: 'warn', PRODUCT_FILE: 'docs/examples/acme.product.yaml', GATEWAY_PORT: String(await freePort()) },
         await freePort(),
       );
     });

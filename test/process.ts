@@ -66,8 +66,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts a command that serves HTTP and waits until /healthz answers. */
-export async function startServer(command: string, args: string[], env: Record<string, string>, port: number, timeoutMs = 90_000): Promise<RunningServer> {
+/** Starts a command that serves HTTP and waits until `readyPath` (Latchkey's /healthz) answers 2xx. */
+export async function startServer(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  timeoutMs = 90_000,
+  readyPath = '/healthz',
+): Promise<RunningServer> {
   const child = spawn(command, args, { env: { ...process.env, ...env, PORT: String(port) }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   child.once('exit', stopOnExit(() => signalGroup(child, 'SIGKILL')));
   let output = '';
@@ -78,7 +85,7 @@ export async function startServer(command: string, args: string[], env: Record<s
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
+      if ((await fetch(`${url}${readyPath}`)).ok) break;
     } catch {
       // not listening yet
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +60,8 @@ describe('the README, as a newcomer runs it', () => {
 
 describe('the README\'s quick start for your own API, as written', () => {
   let server: RunningServer;
+  let upstream: RunningServer;
+  let gatewayUrl: string;
   let dir: string;
   let serviceKey: string;
 
@@ -71,11 +73,32 @@ describe('the README\'s quick start for your own API, as written', () => {
     assert.equal(setup.status, 0, `setup failed:\n${setup.stdout}\n${setup.stderr}`);
     serviceKey = /^SVC=(acme_svc_[0-9A-Za-z]{36})$/m.exec(setup.stdout)?.[1] ?? '';
     assert.ok(serviceKey, `no acme_svc_ key printed:\n${setup.stdout}`);
-    server = await startServer('npm', ['start', '--silent'], { DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn', PRODUCT_FILE: 'docs/examples/acme.product.yaml' }, await freePort());
+    // The upstream as the README starts it (json-server, read-only), on a free port rather than 4000; the
+    // product file is the README's, its upstream moved to that port.
+    const upstreamPort = await freePort();
+    upstream = await startServer(
+      join(ROOT, 'node_modules/.bin/json-server'),
+      ['--port', String(upstreamPort), '--host', '127.0.0.1', '--read-only', '--quiet', '--routes', 'docs/examples/crm.routes.json', 'docs/examples/crm.json'],
+      {},
+      upstreamPort,
+      60_000,
+      '/v1/status',
+    );
+    const productFile = join(dir, 'acme.product.yaml');
+    writeFileSync(productFile, readFileSync(join(ROOT, 'docs/examples/acme.product.yaml'), 'utf8').replace('http://127.0.0.1:4000', upstream.url));
+    const gatewayPort = await freePort();
+    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    server = await startServer(
+      'npm',
+      ['start', '--silent'],
+      { DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn', PRODUCT_FILE: productFile, GATEWAY_PORT: String(gatewayPort) },
+      await freePort(),
+    );
   });
 
   after(async () => {
     await server?.stop();
+    await upstream?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -88,5 +111,13 @@ describe('the README\'s quick start for your own API, as written', () => {
     assert.deepEqual({ ...lines[0], workspace: { ...(lines[0]!.workspace as object), id: 'ws' } }, { valid: true, code: 'valid', workspace: { id: 'ws', external_id: 'acme-42' }, meta: { plan: 'pro' } });
     assert.match((lines[0]!.workspace as { id: string }).id, /^ws_/);
     assert.deepEqual(lines[1], { valid: false, code: 'insufficient_scope', missing_scopes: ['deals:write'] });
+  });
+
+  it('the gateway walk: a key checked and proxied to json-server, refusals before it, a public route without a key', () => {
+    const script = transcript('gateway').replaceAll('http://localhost:3000', server.url).replaceAll('http://localhost:8080', gatewayUrl);
+    const run = spawnSync('bash', ['-c', `set -euo pipefail\n${script}`], { cwd: dir, env: { ...process.env, SVC: serviceKey }, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, `gateway walk failed:\n${run.stdout}\n${run.stderr}\n${server.output()}`);
+    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown);
+    assert.deepEqual(lines, [{ id: 1, name: 'Ada Lovelace', email: 'ada@example.com' }, 'insufficient_scope', 'missing_api_key', { ok: true }]);
   });
 });
