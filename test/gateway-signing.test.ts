@@ -13,7 +13,7 @@ import { JWKS_MAX_AGE_S, PUBLISH_AHEAD_MS, REFRESH_MS, rotateSigningKey, TOKEN_L
 import type { Principal } from '../src/auth/principal.js';
 import { createKey, describeEachBackend, newTenant, postgresSkipReason, type Backend, type Harness } from './harness.js';
 import { createTestDatabase, describeOrSkip } from './services.js';
-import { SCOPE, startHeaderEcho, UPSTREAM, writeProductFile } from './fixtures/gateway-signing/upstream.js';
+import { callThroughGateway, SCOPE, startHeaderEcho, UPSTREAM, writeProductFile } from './fixtures/gateway-signing/upstream.js';
 
 const run = promisify(execFile);
 const upstream = await startHeaderEcho();
@@ -26,13 +26,11 @@ function decodePart(part: string | undefined): Record<string, unknown> {
   return JSON.parse(Buffer.from(part ?? '', 'base64url').toString()) as Record<string, unknown>;
 }
 
-/** A key's call through the gateway; answers the Latchkey-Principal the upstream received. */
+/** A key's call through the gateway; answers the Latchkey-Principal the upstream received, never the key. */
 async function principalHeader(h: Harness, secret: string): Promise<string> {
-  const reply = await h.app.gateway!.inject({ method: 'GET', url: '/records/1', headers: { authorization: `Bearer ${secret}` } });
-  assert.equal(reply.statusCode, 200, reply.body);
-  const received = (JSON.parse(reply.body) as { headers: Record<string, string> }).headers;
+  const received = await callThroughGateway(h.app.gateway!, secret);
   assert.equal(received.authorization, undefined);
-  return received['latchkey-principal']!;
+  return received.principal;
 }
 
 describeEachBackend(
