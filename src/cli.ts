@@ -8,6 +8,7 @@ import { KEY_CHANGES_CHANNEL } from './auth/key-change-bus.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Db } from './db/client.js';
 import { migrateToLatest } from './db/migrate.js';
+import { rotateSigningKey } from './gateway/signing-keys.js';
 import { AppError } from './http/errors.js';
 import { displayName, email, password, pathId, role } from './http/schemas.js';
 import { ceilingSchema, MAX_RATE_LIMIT } from './keys/key-settings.js';
@@ -258,6 +259,20 @@ program
     const revoked = await withDb(({ db, config }) => createServiceKeys({ db, keyPrefix: config.keyPrefix }).revoke(keyId));
     if (!revoked) throw new UsageError(`no active service key has the id ${keyId}`);
     process.stdout.write(`${keyId} revoked\n`);
+  });
+
+program
+  .command('rotate-gateway-signing-key')
+  .description('make a new key to sign Latchkey-Principal: published in /.well-known/jwks.json at once, signing 10 minutes later')
+  .action(async () => {
+    const rotation = await withDb(async ({ db, config }) => {
+      if (config.gatewaySigningKey !== undefined) {
+        throw new UsageError('GATEWAY_SIGNING_KEY is set: that key signs, not the ones kept in the database; to rotate it, give the variable a new key');
+      }
+      return rotateSigningKey(db, new Date());
+    });
+    process.stdout.write(`new gateway signing key ${rotation.kid}: published now (instances load it within a minute), signs from ${rotation.signsFrom.toISOString()}\n`);
+    for (const old of rotation.retired) process.stdout.write(`  ${old.kid} stays published until ${old.retiredAt.toISOString()}\n`);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

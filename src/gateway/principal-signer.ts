@@ -1,7 +1,9 @@
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { sign, type KeyObject } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Principal } from '../auth/principal.js';
+import { ConfigError } from '../config.js';
 import type { Db } from '../db/client.js';
+import { ensureSigningKey, loadPublishedKeys, publicJwkOf, readSigningPem, REFRESH_MS, TOKEN_LIFETIME_S, type PublicJwk, type SigningKey } from './signing-keys.js';
 
 /**
  * Signs `Latchkey-Principal` (PRODUCT.md "Gateway mode"): a compact JWS, EdDSA over Ed25519, with `kid`,
@@ -10,16 +12,12 @@ import type { Db } from '../db/client.js';
 export interface PrincipalSigner {
   sign(principal: Principal, audience: string, requestId: string): string;
   /** The public keys upstreams verify with, as `GET /.well-known/jwks.json` serves them. */
-  jwks(): { keys: Record<string, unknown>[] };
+  jwks(): { keys: PublicJwk[] };
   close(): Promise<void>;
 }
 
-/** How long a Latchkey-Principal token is valid (s). */
-export const TOKEN_LIFETIME_S = 60;
-
 export const ISSUER = 'latchkey';
 
-/** FIRST DRAFT (replaced by the database-backed signer): one key made at start, kept in memory. */
 export interface PrincipalSignerDeps {
   db: Db;
   now: () => Date;
@@ -28,26 +26,108 @@ export interface PrincipalSignerDeps {
   log: FastifyBaseLogger;
 }
 
-export async function createPrincipalSigner(_deps: PrincipalSignerDeps): Promise<PrincipalSigner> {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>;
-  const kid = createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })).digest('base64url');
-  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid, typ: 'JWT' })).toString('base64url');
+/** A key ready for the hot path: its JWS header already encoded, its instants as numbers. */
+interface ReadyKey {
+  privateKey: KeyObject;
+  header: string;
+  jwk: PublicJwk;
+  signsFrom: number;
+  retiredAt: number;
+}
+
+function ready(key: Pick<SigningKey, 'privateKey' | 'publicJwk' | 'signsFrom' | 'retiredAt'>): ReadyKey {
   return {
-    sign: (principal, audience, requestId) => signToken(privateKey, header, principal, audience, requestId),
-    jwks: () => ({ keys: [{ ...jwk, kid, alg: 'EdDSA', use: 'sig' }] }),
+    privateKey: key.privateKey,
+    header: Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: key.publicJwk.kid, typ: 'JWT' })).toString('base64url'),
+    jwk: key.publicJwk,
+    signsFrom: key.signsFrom.getTime(),
+    retiredAt: key.retiredAt?.getTime() ?? Infinity,
+  };
+}
+
+/**
+ * The operator's GATEWAY_SIGNING_KEY when set (it signs and is the only key published; the database's keys
+ * are neither used nor made); else the database's keys, made on the first start and reloaded every
+ * REFRESH_MS, so that a rotation done by the CLI (or another instance) reaches this one in time.
+ */
+export async function createPrincipalSigner(deps: PrincipalSignerDeps): Promise<PrincipalSigner> {
+  if (deps.configuredKey !== undefined) return configuredSigner(deps.configuredKey, deps.now);
+
+  const { db, now, log } = deps;
+  await ensureSigningKey(db, now());
+  let keys = (await loadPublishedKeys(db, now())).map(ready);
+  let loadedAt = now().getTime();
+  let reloading: Promise<void> | null = null;
+
+  function reload(): void {
+    if (reloading) return;
+    // A failed reload keeps the keys in hand (they still sign and verify) and is retried a refresh later.
+    loadedAt = now().getTime();
+    reloading = loadPublishedKeys(db, now())
+      .then(
+        (loaded) => {
+          keys = loaded.map(ready);
+        },
+        (error: unknown) => log.warn({ err: error }, 'could not reload the gateway signing keys; signing with the keys already loaded'),
+      )
+      .finally(() => {
+        reloading = null;
+      });
+  }
+  // The timer keeps an idle instance's JWKS fresh; the clock check follows the app's clock (tests move it).
+  const timer = setInterval(reload, REFRESH_MS).unref();
+  const reloadIfDue = (at: number) => {
+    if (at - loadedAt >= REFRESH_MS) reload();
+  };
+
+  return {
+    sign(principal, audience, requestId) {
+      const at = now().getTime();
+      reloadIfDue(at);
+      return signToken(signingKey(keys, at), at, principal, audience, requestId);
+    },
+    jwks() {
+      const at = now().getTime();
+      reloadIfDue(at);
+      return { keys: keys.filter((key) => key.retiredAt > at).map((key) => key.jwk) };
+    },
+    async close() {
+      clearInterval(timer);
+      await reloading;
+    },
+  };
+}
+
+function configuredSigner(pem: string, now: () => Date): PrincipalSigner {
+  const read = readSigningPem(pem);
+  if ('problem' in read) throw new ConfigError(`Invalid configuration: GATEWAY_SIGNING_KEY ${read.problem}`);
+  const key = ready({ privateKey: read.key, publicJwk: publicJwkOf(read.key), signsFrom: new Date(0), retiredAt: null });
+  return {
+    sign: (principal, audience, requestId) => signToken(key, now().getTime(), principal, audience, requestId),
+    jwks: () => ({ keys: [key.jwk] }),
     close: async () => {},
   };
 }
 
-function signToken(key: KeyObject, header: string, principal: Principal, audience: string, requestId: string): string {
-  const now = Math.floor(Date.now() / 1000);
+/**
+ * The newest key whose time to sign has come (keys are in signs_from order). Should none have come yet on
+ * this instance's clock (a first key made by an instance whose clock is ahead), the oldest one signs.
+ */
+function signingKey(keys: readonly ReadyKey[], at: number): ReadyKey {
+  for (let i = keys.length - 1; i > 0; i--) {
+    if (keys[i]!.signsFrom <= at) return keys[i]!;
+  }
+  return keys[0]!;
+}
+
+function signToken(key: ReadyKey, at: number, principal: Principal, audience: string, requestId: string): string {
+  const iat = Math.floor(at / 1000);
   const claims = {
     iss: ISSUER,
     sub: principal.keyId,
     aud: audience,
-    iat: now,
-    exp: now + TOKEN_LIFETIME_S,
+    iat,
+    exp: iat + TOKEN_LIFETIME_S,
     key_name: principal.keyName,
     workspace_id: principal.workspaceId,
     workspace_external_id: principal.workspaceExternalId,
@@ -56,6 +136,6 @@ function signToken(key: KeyObject, header: string, principal: Principal, audienc
     meta: principal.meta,
     request_id: requestId,
   };
-  const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-  return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`;
+  const input = `${key.header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${input}.${sign(null, Buffer.from(input), key.privateKey).toString('base64url')}`;
 }

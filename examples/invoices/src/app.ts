@@ -1,9 +1,19 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { VerifiedKey } from '@latchkey/sdk';
+import type { PrincipalClaims, VerifiedKey } from '@latchkey/sdk';
 import { InvoiceStore, type NewInvoice } from './store.js';
 
 /** What guards a route: given the scope the route needs, a middleware that admits only keys holding it. */
 export type Protect = (scope: string) => RequestHandler;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own way to add to its Request
+  namespace Express {
+    interface Request {
+      /** Behind Latchkey's gateway: who called, as the gateway signed it (set by gatewayGuard). */
+      principal?: PrincipalClaims;
+    }
+  }
+}
 
 class ApiError extends Error {
   constructor(
@@ -18,6 +28,7 @@ class ApiError extends Error {
 
 /** The tenant is our customer's account (the workspace's external id) and the key's mode. */
 function tenantOf(req: Request): string {
+  if (req.principal) return `${req.principal.workspace_external_id ?? req.principal.workspace_id}:${req.principal.mode}`;
   const key = req.latchkey as VerifiedKey;
   return `${key.workspace?.external_id ?? key.workspace?.id}:${key.key?.mode}`;
 }
@@ -32,7 +43,7 @@ function readNewInvoice(body: unknown): NewInvoice {
   return { customer, amount_cents: amount_cents as number, currency };
 }
 
-/** The invoices API. `protect` is Latchkey's middleware in production (server.ts). */
+/** The invoices API. `protect` is Latchkey's middleware, or the gateway's principal check (server.ts). */
 export function createInvoicesApp(protect: Protect, store = new InvoiceStore()): express.Express {
   const app = express();
   app.disable('x-powered-by');

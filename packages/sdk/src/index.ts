@@ -12,6 +12,7 @@ export { LatchkeyError, type VerifyAnswer, type VerifyRequest, DEFAULT_TIMEOUT_M
 export { LatchkeyUnavailableError } from './transport.js';
 export type { FastifyLatchkeyHook } from './fastify.js';
 export { nodeServerClientIp, type LatchkeyEnv, type ClientIp } from './hono.js';
+export { verifyPrincipal, LatchkeyPrincipalError, type PrincipalClaims, type PrincipalErrorCode, type VerifyPrincipalOptions } from './principal.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own way to add to its Request
