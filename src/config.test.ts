@@ -66,3 +66,23 @@ describe('TRUST_PROXY', () => {
     });
   });
 });
+
+describe('the gateway variables', () => {
+  const withGateway = new URL('../docs/examples/acme.product.yaml', import.meta.url).pathname;
+
+  it('are refused without a gateway in the product file, naming each', () => {
+    for (const env of [{ GATEWAY_PORT: '9090' }, { GATEWAY_SIGNING_KEY: 'pem' }, { GATEWAY_PORT: '9090', GATEWAY_SIGNING_KEY: 'pem' }]) {
+      assert.throws(() => loadConfig(env), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        for (const name of Object.keys(env)) assert.match(error.message, new RegExp(`${name}.*no gateway`));
+        return true;
+      });
+    }
+  });
+
+  it('GATEWAY_PORT wins over the product file'''s gateway.port', () => {
+    assert.equal(loadConfig({ PRODUCT_FILE: withGateway }).gatewayPort, 8080);
+    assert.equal(loadConfig({ PRODUCT_FILE: withGateway, GATEWAY_PORT: '9191' }).gatewayPort, 9191);
+    assert.equal(loadConfig({}).gatewayPort, undefined);
+  });
+});

@@ -121,8 +121,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (error instanceof ProductFileError) throw new ConfigError(error.message);
     throw error;
   }
-  if (e.GATEWAY_PORT !== undefined && !product.gateway) {
-    throw new ConfigError('Invalid configuration: GATEWAY_PORT is set but there is no gateway: add a gateway section to the product file (PRODUCT_FILE)');
+  const gatewayOnly = (['GATEWAY_PORT', 'GATEWAY_SIGNING_KEY'] as const).filter((name) => e[name] !== undefined);
+  if (gatewayOnly.length > 0 && !product.gateway) {
+    throw new ConfigError(`Invalid configuration: ${gatewayOnly.join(' and ')} ${gatewayOnly.length === 1 ? 'is' : 'are'} set but there is no gateway: add a gateway section to the product file (PRODUCT_FILE)`);
   }
   return {
     port: e.PORT,
