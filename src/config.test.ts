@@ -80,7 +80,7 @@ describe('the gateway variables', () => {
     }
   });
 
-  it('GATEWAY_PORT wins over the product file'''s gateway.port', () => {
+  it("GATEWAY_PORT wins over the product file's gateway.port", () => {
     assert.equal(loadConfig({ PRODUCT_FILE: withGateway }).gatewayPort, 8080);
     assert.equal(loadConfig({ PRODUCT_FILE: withGateway, GATEWAY_PORT: '9191' }).gatewayPort, 9191);
     assert.equal(loadConfig({}).gatewayPort, undefined);
