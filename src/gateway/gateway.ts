@@ -36,9 +36,8 @@ export interface GatewayDeps {
 interface Target {
   name: string;
   live: string;
+  /** Without a test_url, `url`: test keys are then told apart by `Latchkey-Mode: test`, which every call carries. */
   test: string;
-  /** No test_url: test keys reach `url`, told apart by `Latchkey-Mode: test`. */
-  testShared: boolean;
   timeoutMs: number;
 }
 
@@ -91,7 +90,8 @@ declare module 'fastify' {
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const { gateway, config, authenticator, signer, metrics } = deps;
   const bodyLimit = Math.floor(gateway.max_body_mb * 1024 * 1024);
-  const app = createFastify(config, { logger: deps.logger, bodyLimit });
+  // A method no route can name (TRACE, PROPFIND, ...) is unmatched like any other call, not another kind of 404.
+  const app = createFastify(config, { logger: deps.logger, bodyLimit, notFound: routeNotFound });
   const routes = compileRoutes(gateway.routes);
   const targets = new Map<string, Target>(
     Object.entries(gateway.upstreams).map(([name, upstream]) => [
@@ -100,7 +100,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
         name,
         live: trimSlash(upstream.url),
         test: trimSlash(upstream.test_url ?? upstream.url),
-        testShared: upstream.test_url === undefined,
         timeoutMs: upstream.timeout_ms,
       },
     ]),

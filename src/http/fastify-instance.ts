@@ -13,7 +13,10 @@ import { AppError, errorBody } from './errors.js';
  * ours sent back as `Request-Id`, the client's address decided once (canonical text, trusted proxies
  * only), our error shape for every refusal, including the router's own.
  */
-export function createFastify(config: Config, options: { logger?: FastifyBaseLogger | undefined; bodyLimit: number }): FastifyInstance {
+export function createFastify(
+  config: Config,
+  options: { logger?: FastifyBaseLogger | undefined; bodyLimit: number; notFound?: (request: FastifyRequest) => AppError },
+): FastifyInstance {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config.logLevel) }),
     trustProxy: trustProxyOption(config.trustProxy),
@@ -27,7 +30,7 @@ export function createFastify(config: Config, options: { logger?: FastifyBaseLog
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandling(app);
+  installErrorHandling(app, options.notFound);
   // Hooks that run on every request are callbacks, not async functions: an async hook costs a Promise and
   // its microtasks on every request even when it has nothing to wait for.
   app.addHook('onRequest', (request, reply, done) => {
@@ -72,7 +75,10 @@ function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void 
     error.code === 'HPE_HEADER_OVERFLOW'
       ? new AppError('request_header_too_large', 'The request line and headers are larger than 16 KiB: send long data in the body, not in the URL or a header.')
       : new AppError('invalid_request', 'The request is not valid HTTP.');
-  if (socket.writable) {
+  // Node's own rule: never write into an answer already under way on this connection (a pipelined request
+  // after it is what failed), or the client reads the two mixed.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
     const requestId = newId('req');
     const body = JSON.stringify(errorBody(refusal, requestId));
     socket.write(
