@@ -162,6 +162,9 @@ describeEachBackend(
       assert.equal((await get('/contacts/1', reader.secret)).status, 200, 'json-server still has the contact');
       const unknown = await get('/nowhere?x=1');
       assert.equal(unknown.body.error.code, 'route_not_found');
+      // A method no route can name is unmatched too, even under a `*` route.
+      const trace = await send(gateway, 'PROPFIND', '/hand/echo', { secret: reader.secret });
+      assert.deepEqual([trace.status, trace.body.error.code], [404, 'route_not_found']);
       assert.equal(live.seen.length, before);
       const event = await eventOf(h, refused);
       assert.equal(event.status, 404);
@@ -342,6 +345,40 @@ describeEachBackend(
       assert.equal(teapot.body.upstream, 'hand-live');
       const event = await eventOf(h, unavailable);
       assert.deepEqual([event.status, event.error_code], [503, null]);
+    });
+
+    it('audits a call the client abandoned mid-upload or mid-download, as 499, once', async () => {
+      const { hostname, port } = new URL(gateway);
+      const receiving = live.receiving('/hand/abandoned-upload');
+      const ended = live.next();
+      const upload = httpRequest({ hostname, port, path: '/hand/abandoned-upload', method: 'POST', headers: { authorization: `Bearer ${reader.secret}` }, agent: false });
+      upload.on('error', () => {});
+      upload.write(Buffer.alloc(256 * 1024, 1));
+      await receiving;
+      upload.destroy();
+      assert.equal((await ended).aborted, true, 'the upstream request was aborted');
+
+      const requestId = await new Promise<string>((resolve) => {
+        const download = httpRequest({ hostname, port, path: '/hand/download-50000000', headers: { authorization: `Bearer ${reader.secret}` }, agent: false }, (response) => {
+          response.once('data', () => {
+            download.destroy();
+            resolve(String(response.headers['request-id']));
+          });
+        });
+        download.on('error', () => {});
+        download.end();
+      });
+
+      const events = async (path: string) => h.db.selectFrom('audit_events').selectAll().where('key_id', '=', reader.id).where('path', '=', path).execute();
+      for (let i = 0; i < 200 && ((await events('/hand/abandoned-upload')).length === 0 || (await events('/hand/download-50000000')).length === 0); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      // Later writes would come with the next flush: give them the time to show up, if there were any.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const [uploaded, downloaded] = [await events('/hand/abandoned-upload'), await events('/hand/download-50000000')];
+      assert.deepEqual(uploaded.map((e) => [e.status, e.route]), [[499, '/hand/{action}']]);
+      assert.deepEqual(downloaded.map((e) => [e.status, e.request_id]), [[499, requestId]]);
+      assert.equal((await get('/hand/echo', reader.secret)).status, 200);
     });
 
     it('audits one event per call: status, latencies, the route template, a small JSON body redacted, the body bytes hashed', async () => {
