@@ -300,6 +300,14 @@ describeEachBackend(
       assert.equal(answer.headers['keep-alive'] === 'timeout=5', false);
     });
 
+    it('takes an upload sent with Expect: 100-continue, as curl sends any body over 1 MiB', async () => {
+      const body = 'x'.repeat(512 * 1024);
+      const answer = await send(gateway, 'PUT', '/hand/echo', { secret: reader.secret, headers: { expect: '100-continue', 'content-type': 'application/octet-stream' }, body });
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.body.bytes, body.length);
+      assert.equal(answer.body.headers.expect, undefined);
+    });
+
     it('sends test keys to test_url, or to url with Latchkey-Mode: test', async () => {
       const testKey = (await createKey(tenant, { name: 'sandbox', scopes: ['contacts:read'], mode: 'test' })).body;
       const own = await get('/hand/echo', testKey.secret);

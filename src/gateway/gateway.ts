@@ -41,9 +41,14 @@ interface Target {
   timeoutMs: number;
 }
 
-/** Request headers never forwarded: hop-by-hop ones (RFC 9110 7.6.1) and those the gateway itself sets. */
+/**
+ * Request headers never forwarded: hop-by-hop ones (RFC 9110 7.6.1), those the gateway itself sets, and
+ * `Expect`: Node has already answered the client's `100-continue` (curl sends it with any body over 1 MiB),
+ * and undici refuses to send the header at all, which made every such upload a 502.
+ */
 const DROPPED_REQUEST_HEADERS = new Set([
   'authorization',
+  'expect',
   'connection',
   'keep-alive',
   'proxy-connection',
