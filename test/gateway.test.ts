@@ -338,6 +338,56 @@ describeEachBackend(
       assert.equal((await get('/hand/echo', reader.secret)).status, 200, 'the gateway goes on serving');
     });
 
+    it('cuts the connection of an upstream answer that stalls past timeout_ms mid-body, never a truncated success', async () => {
+      const { hostname, port } = new URL(gateway);
+      const answer = await new Promise<{ status: number; bytes: number; complete: boolean }>((resolve) => {
+        httpRequest({ hostname, port, path: '/slow/stall', headers: { authorization: `Bearer ${reader.secret}` }, agent: false }, (response) => {
+          let bytes = 0;
+          response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+          response.on('close', () => resolve({ status: response.statusCode ?? 0, bytes, complete: response.complete }));
+        })
+          .on('error', () => {})
+          .end();
+      });
+      assert.deepEqual(answer, { status: 200, bytes: 100, complete: false });
+      assert.equal((await get('/hand/echo', reader.secret)).status, 200);
+    });
+
+    it('does not count a slow upload against timeout_ms: the timeout is for the upstream', async () => {
+      const { hostname, port } = new URL(gateway);
+      const answer = await new Promise<Answer>((resolve, reject) => {
+        const request = httpRequest(
+          { hostname, port, path: '/slow/echo', method: 'POST', headers: { authorization: `Bearer ${reader.secret}`, 'content-length': '8' }, agent: false },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text, body: JSON.parse(text) }));
+          },
+        );
+        request.on('error', reject);
+        // 8 bytes over about 800 ms against a timeout_ms of 300.
+        let sent = 0;
+        const trickle = setInterval(() => {
+          request.write('x');
+          if (++sent === 8) {
+            clearInterval(trickle);
+            request.end();
+          }
+        }, 100);
+      });
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.body.bytes, 8);
+    });
+
+    it('answers 413 to a declared body over max_body_mb without contacting the upstream, audited', async () => {
+      const seen = live.seen.length;
+      const refused = await send(gateway, 'POST', '/hand/echo', { secret: reader.secret, headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(1024 * 1024 + 1) });
+      assert.deepEqual([refused.status, refused.body.error.code], [413, 'payload_too_large']);
+      assert.equal(live.seen.length, seen);
+      const event = await eventOf(h, refused);
+      assert.deepEqual([event.status, event.error_code, event.upstream_ms, event.route], [413, 'payload_too_large', null, '/hand/{action}']);
+    });
+
     it("passes the upstream's 4xx and 5xx through unchanged, and never retries a 503", async () => {
       const missing = await get('/contacts/999', reader.secret);
       assert.equal(missing.status, 404);
