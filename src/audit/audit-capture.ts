@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { newId } from '../ids.js';
 import { argumentHash, queryObject } from './argument-hash.js';
 import type { AuditWriter } from './audit-writer.js';
@@ -71,8 +71,11 @@ export function auditCapture(app: FastifyInstance, options: { writer: AuditWrite
   const audited = options.everyRequest === true ? () => true : (url: string) => url.startsWith('/api/');
   // Callback hooks, not async ones: they run on every request, and an async hook costs a Promise and
   // its microtasks each time even when, as here, it has nothing to wait for.
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (audited(request.url)) request.audit = { startedAt: options.now(), body: undefined };
+  app.addHook('onRequest', (request, reply, done) => {
+    if (audited(request.url)) {
+      request.audit = { startedAt: options.now(), body: undefined };
+      if (options.everyRequest === true) reply.raw.once('close', () => auditIfGone(request, reply));
+    }
     done();
   });
   app.addHook('preValidation', (request, _reply, done) => {
@@ -81,9 +84,24 @@ export function auditCapture(app: FastifyInstance, options: { writer: AuditWrite
   });
   app.addHook('onResponse', (request, reply, done) => {
     if (request.audit) options.writer.enqueue(eventOf(request, reply.statusCode, reply.errorCode, reply.elapsedTime));
+    // Written once: the gateway's 'close' listener below finds nothing left to write.
+    request.audit = null;
     done();
   });
+
+  /**
+   * A client that goes away before its answer has been sent whole (mid-upload, mid-download: the gateway's
+   * long calls) leaves no 'finish', so onResponse never runs; the call is still one event, with 499 (the
+   * status proxies give a call the client closed), whatever the answer had begun as.
+   */
+  function auditIfGone(request: FastifyRequest, reply: FastifyReply): void {
+    if (request.audit === null || reply.raw.writableFinished) return;
+    options.writer.enqueue(eventOf(request, CLIENT_CLOSED_REQUEST, null, reply.elapsedTime));
+    request.audit = null;
+  }
 }
+
+const CLIENT_CLOSED_REQUEST = 499;
 
 function eventOf(request: FastifyRequest, status: number, errorCode: string | null, elapsedMs: number) {
   const { startedAt, call, proxied } = request.audit!;

@@ -36,15 +36,19 @@ export interface GatewayDeps {
 interface Target {
   name: string;
   live: string;
+  /** Without a test_url, `url`: test keys are then told apart by `Latchkey-Mode: test`, which every call carries. */
   test: string;
-  /** No test_url: test keys reach `url`, told apart by `Latchkey-Mode: test`. */
-  testShared: boolean;
   timeoutMs: number;
 }
 
-/** Request headers never forwarded: hop-by-hop ones (RFC 9110 7.6.1) and those the gateway itself sets. */
+/**
+ * Request headers never forwarded: hop-by-hop ones (RFC 9110 7.6.1), those the gateway itself sets, and
+ * `Expect`: Node has already answered the client's `100-continue` (curl sends it with any body over 1 MiB),
+ * and undici refuses to send the header at all, which made every such upload a 502.
+ */
 const DROPPED_REQUEST_HEADERS = new Set([
   'authorization',
+  'expect',
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -91,7 +95,8 @@ declare module 'fastify' {
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const { gateway, config, authenticator, signer, metrics } = deps;
   const bodyLimit = Math.floor(gateway.max_body_mb * 1024 * 1024);
-  const app = createFastify(config, { logger: deps.logger, bodyLimit });
+  // A method no route can name (TRACE, PROPFIND, ...) is unmatched like any other call, not another kind of 404.
+  const app = createFastify(config, { logger: deps.logger, bodyLimit, notFound: routeNotFound });
   const routes = compileRoutes(gateway.routes);
   const targets = new Map<string, Target>(
     Object.entries(gateway.upstreams).map(([name, upstream]) => [
@@ -100,7 +105,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
         name,
         live: trimSlash(upstream.url),
         test: trimSlash(upstream.test_url ?? upstream.url),
-        testShared: upstream.test_url === undefined,
         timeoutMs: upstream.timeout_ms,
       },
     ]),

@@ -60,19 +60,20 @@ function templatePattern(template: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-/** How many times a path is decoded looking for a hidden `..` or `/`: `%25252e` is three layers deep. */
+/** How many times a path is decoded looking for a hidden `..` or `/`: `%2525252e` is four layers deep. */
 const DECODE_DEPTH = 4;
 
 /**
  * Why a path may not pass, or null. A route is matched on the path as sent, and an upstream may decode
  * and normalise it afterwards: `/v1/status/..%2Fadmin` matches a public `/v1/status/{page}` here and is
  * `/v1/admin` there. So a path is refused when, at any depth of percent-decoding, it holds a `.` or `..`
- * segment, a backslash, or a `/` that was not one in the path as sent; and when it is not valid escaping.
+ * segment, a backslash, or a `/` that was not one in the path as sent; when it is not valid escaping; and
+ * when it still decodes to something else after DECODE_DEPTH layers, deeper than any check here looked.
  */
 export function unsafePath(path: string): string | null {
   const segments = path.split('/').length;
   let current = path;
-  for (let depth = 0; depth < DECODE_DEPTH; depth++) {
+  for (let depth = 0; ; depth++) {
     if (current.includes('\\')) return 'a backslash';
     const parts = current.split('/');
     if (parts.length !== segments) return 'an encoded slash';
@@ -85,7 +86,7 @@ export function unsafePath(path: string): string | null {
       return depth === 0 ? 'a malformed %-escape' : null;
     }
     if (decoded === current) return null;
+    if (depth === DECODE_DEPTH) return `%-escapes nested more than ${DECODE_DEPTH} deep`;
     current = decoded;
   }
-  return null;
 }

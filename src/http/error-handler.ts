@@ -58,8 +58,11 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
   return reply.code(error.status).headers(error.headers).send(errorBody(error, reply.request.id));
 }
 
-/** Our error handler: known errors answer with their code; anything else is logged and answers internal_error. */
-export function installErrorHandling(app: FastifyInstance): void {
+/**
+ * Our error handler: known errors answer with their code; anything else is logged and answers internal_error.
+ * `notFound` says what a request no route has is told (the gateway's own words: route_not_found).
+ */
+export function installErrorHandling(app: FastifyInstance, notFound: (request: FastifyRequest) => AppError = noRoute): void {
   app.decorateReply('errorCode', null);
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const known = toAppError(error);
@@ -74,7 +77,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       new AppError('internal_error', 'Something went wrong on our side. Quote the request id if you contact support.'),
     );
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, noRoute(request)));
+  app.setNotFoundHandler((request, reply) => sendError(reply, notFound(request)));
 }
 
 /** Names the path, with any key in it masked: an answer is logged by proxies and clients too. */

@@ -27,6 +27,8 @@ export const ERRORS = {
   external_id_taken: { status: 409, type: 'conflict_error', fields: ['workspace_id'] },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  // The request line and headers together are over Node's 16 KiB (a very long URL or query, a huge header).
+  request_header_too_large: { status: 431, type: 'invalid_request_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
   internal_error: { status: 500, type: 'api_error' },
   // The gateway's upstream refused or dropped the connection, or answered what is not HTTP.

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
@@ -5,14 +6,17 @@ import { newId } from '../ids.js';
 import { loggerOptions } from '../logging.js';
 import { canonicalIp } from './client-ip.js';
 import { installErrorHandling, sendError } from './error-handler.js';
-import { AppError } from './errors.js';
+import { AppError, errorBody } from './errors.js';
 
 /**
  * A Fastify instance as every listener of Latchkey has it (the main one, the gateway's): request ids of
  * ours sent back as `Request-Id`, the client's address decided once (canonical text, trusted proxies
  * only), our error shape for every refusal, including the router's own.
  */
-export function createFastify(config: Config, options: { logger?: FastifyBaseLogger | undefined; bodyLimit: number }): FastifyInstance {
+export function createFastify(
+  config: Config,
+  options: { logger?: FastifyBaseLogger | undefined; bodyLimit: number; notFound?: (request: FastifyRequest) => AppError },
+): FastifyInstance {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config.logLevel) }),
     trustProxy: trustProxyOption(config.trustProxy),
@@ -22,10 +26,11 @@ export function createFastify(config: Config, options: { logger?: FastifyBaseLog
     return503OnClosing: false,
     bodyLimit: options.bodyLimit,
     frameworkErrors: routerError,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandling(app);
+  installErrorHandling(app, options.notFound);
   // Hooks that run on every request are callbacks, not async functions: an async hook costs a Promise and
   // its microtasks on every request even when it has nothing to wait for.
   app.addHook('onRequest', (request, reply, done) => {
@@ -56,6 +61,32 @@ function routerError(error: FastifyError, request: FastifyRequest, reply: Fastif
   const message =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A segment of the URL path is too long.' : 'The URL path is not valid: it has a malformed %-escape.';
   sendError(reply, new AppError('invalid_request', message, { param: 'path' }));
+}
+
+/**
+ * What Node's parser refuses before there is a request (a head over 16 KiB: a 64 KB query, a 10 MB
+ * header; bytes that are not HTTP), answered in our error shape, with an id of its own, then the socket
+ * closed: Fastify's default answers in a shape of its own.
+ */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  // A connection reset has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const refusal =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('request_header_too_large', 'The request line and headers are larger than 16 KiB: send long data in the body, not in the URL or a header.')
+      : new AppError('invalid_request', 'The request is not valid HTTP.');
+  // Node's own rule: never write into an answer already under way on this connection (a pipelined request
+  // after it is what failed), or the client reads the two mixed.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const requestId = newId('req');
+    const body = JSON.stringify(errorBody(refusal, requestId));
+    socket.write(
+      `HTTP/1.1 ${refusal.status} ${refusal.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRequest-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /** A hop count trusts that many proxies in front of us (the same rule proxy-addr applies to a number). */
