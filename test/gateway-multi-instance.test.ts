@@ -100,15 +100,17 @@ describeOrSkip('gateway: two instances on one PostgreSQL and one Redis', { skip 
     }
   });
 
-  it("applies a scope taken away through A at B's gateway, and each instance's Latchkey-Principal verifies with its JWKS", async () => {
+  it("applies a scope taken away through A at B's gateway, and each instance's Latchkey-Principal verifies with the other's JWKS", async () => {
     const [a, b] = instances as [Instance, Instance];
     const key = (await manage('POST', keysUrl, { name: 'narrowed', scopes: ['contacts:read', 'contacts:write'] })).body;
-    for (const instance of [a, b]) {
-      const seen = await gatewayCall(instance, key.secret, '/echo/who');
+    // The signing key is kept in the database the instances share: an upstream may fetch the JWKS from either.
+    for (const [signer, publisher] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const seen = await gatewayCall(signer, key.secret, '/echo/who');
       assert.equal(seen.status, 200);
-      // Whether A's JWKS also publishes B's key depends on the signer keeping its keys in the database: that
-      // is the signer's own suite's to show. Here each instance's token verifies with its own JWKS.
-      const jwks = createRemoteJWKSet(new URL(`${instance.server.url}/.well-known/jwks.json`));
+      const jwks = createRemoteJWKSet(new URL(`${publisher.server.url}/.well-known/jwks.json`));
       const { payload } = await jwtVerify(seen.body.headers['latchkey-principal'], jwks, { issuer: 'latchkey', audience: 'echo' });
       assert.equal(payload.sub, key.id);
     }
