@@ -11,7 +11,7 @@ import { totalmem } from 'node:os';
 import { machine, ROOT } from './lib.js';
 
 /** The order; any other report follows in name order. */
-const ORDER = ['hot-path', 'real-route', 'audit-cost', 'audit-cost-postgres', 'cold-keys', 'cold-keys-postgres', 'cold-keys-c1', 'cold-keys-postgres-c1', 'under-attack', 'under-attack-postgres', 'multi-instance', 'revoke-latency', 'scale', 'audit-queries', 'memory', 'lookup-timing', 'verify', 'sdk-middleware'];
+const ORDER = ['hot-path', 'real-route', 'audit-cost', 'audit-cost-postgres', 'cold-keys', 'cold-keys-postgres', 'cold-keys-c1', 'cold-keys-postgres-c1', 'under-attack', 'under-attack-postgres', 'multi-instance', 'revoke-latency', 'scale', 'audit-queries', 'memory', 'lookup-timing', 'verify', 'sdk-middleware', 'gateway', 'gateway-postgres'];
 
 const RESULTS = join(ROOT, 'bench', 'results');
 

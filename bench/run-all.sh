@@ -27,8 +27,10 @@ declare -A RUNS=(
   [memory]="bench/memory.ts"
   [verify]="bench/verify.ts"
   [sdk-middleware]="bench/sdk-middleware.ts"
+  [gateway]="bench/gateway.ts"
+  [gateway-postgres]="bench/gateway.ts --postgres"
 )
-ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres cold-keys-c1 cold-keys-postgres-c1 under-attack under-attack-postgres multi-instance revoke-latency lookup-timing audit-queries scale memory verify sdk-middleware)
+ORDER=(hot-path real-route audit-cost audit-cost-postgres cold-keys cold-keys-postgres cold-keys-c1 cold-keys-postgres-c1 under-attack under-attack-postgres multi-instance revoke-latency lookup-timing audit-queries scale memory verify sdk-middleware gateway gateway-postgres)
 
 failed=()
 for name in "${@:-${ORDER[@]}}"; do
