@@ -52,13 +52,13 @@ describeEachBackend(
       assert.deepEqual(JSON.parse(jwks.body), { keys: [{ kty: 'OKP', crv: 'Ed25519', x: row.public_jwk.x, kid: row.kid, alg: 'EdDSA', use: 'sig' }] });
 
       // Another instance (or a restart) on the same database signs with the same key: no second one is made.
-      const again = await createPrincipalSigner({ db: h.db, now: () => h.clock.now, configuredKey: undefined, log: silent });
+      const again = await createPrincipalSigner({ db: h.db, now: () => h.clock.now, configuredKey: undefined, signEveryCall: false, log: silent });
       assert.deepEqual(again.jwks(), JSON.parse(jwks.body));
       await again.close();
       assert.equal((await h.db.selectFrom('gateway_signing_keys').select('kid').execute()).length, 1);
     });
 
-    it('signs each proxied call with the claims PRODUCT.md lists, for the upstream as audience, verifiable with the JWKS', async () => {
+    it('signs proxied calls with the claims PRODUCT.md lists (request_id only when signing every call), for the upstream as audience, verifiable with the JWKS', async () => {
       const h = harness();
       const tenant = await newTenant(h);
       const key = (await createKey(tenant, { name: 'erp', scopes: [SCOPE], meta: { plan: 'pro' } })).body;
@@ -67,7 +67,8 @@ describeEachBackend(
       const kid = (await h.db.selectFrom('gateway_signing_keys').select('kid').executeTakeFirstOrThrow()).kid;
       assert.deepEqual(decodePart(header), { alg: 'EdDSA', kid, typ: 'JWT' });
       const claims = decodePart(payload);
-      assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'iss', 'key_name', 'meta', 'mode', 'request_id', 'scopes', 'sub', 'workspace_external_id', 'workspace_id']);
+      // The default reuses a token for a key's calls (the call's id travels in Latchkey-Request-Id).
+      assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'iss', 'key_name', 'meta', 'mode', 'scopes', 'sub', 'workspace_external_id', 'workspace_id']);
       assert.equal(claims.iss, 'latchkey');
       assert.equal(claims.sub, key.id);
       assert.equal(claims.aud, UPSTREAM);
@@ -76,12 +77,39 @@ describeEachBackend(
       assert.deepEqual([claims.key_name, claims.workspace_id, claims.workspace_external_id, claims.mode], ['erp', tenant.workspaceId, null, 'live']);
       assert.deepEqual(claims.scopes, [SCOPE]);
       assert.deepEqual(claims.meta, { plan: 'pro' });
-      assert.match(claims.request_id as string, /^req_/);
 
       const jwk = (JSON.parse((await h.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).body) as JSONWebKeySet).keys[0]!;
       const publicKey = createPublicKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' });
       assert.ok(verify(null, Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature!, 'base64url')));
       assert.ok(!h.logs.join('').includes('PRIVATE KEY'), 'no private key in the logs');
+    });
+
+    it('reuses a token for one key and upstream for 30 s; signs anew after that, for another upstream, for a changed key, and every call with sign_every_call', async () => {
+      const h = harness();
+      const tenant = await newTenant(h);
+      const key = (await createKey(tenant, { name: 'reuse', scopes: [SCOPE] })).body;
+      const first = await principalHeader(h, key.secret);
+      assert.equal(await principalHeader(h, key.secret), first, 'the same token within 30 s');
+      h.clock.advance(31);
+      const later = await principalHeader(h, key.secret);
+      assert.notEqual(later, first, 'a new token once 30 s have passed: an upstream always gets one with 30 s or more left');
+      assert.ok((decodePart(later.split('.')[1]).exp as number) - Math.floor(h.clock.now.getTime() / 1000) >= 30);
+      // A changed key is a new cached principal: its token says what it is now.
+      assert.equal((await tenant.client.patch(`/v1/workspaces/${tenant.workspaceId}/api-keys/${key.id}`, { name: 'renamed' })).status, 200);
+      const renamed = await principalHeader(h, key.secret);
+      assert.equal(decodePart(renamed.split('.')[1]).key_name, 'renamed');
+
+      // Signed directly: another audience gets its own token; with signEveryCall each call its own, with its request_id.
+      const principal = { keyId: key.id, keyName: 'x', workspaceId: tenant.workspaceId, workspaceExternalId: null, mode: 'live', scopes: new Set([SCOPE]), meta: {} } as unknown as Principal;
+      const reusing = await createPrincipalSigner({ db: h.db, now: () => h.clock.now, configuredKey: undefined, signEveryCall: false, log: silent });
+      assert.equal(reusing.sign(principal, 'a', 'req_1'), reusing.sign(principal, 'a', 'req_2'));
+      assert.notEqual(reusing.sign(principal, 'a', 'req_1'), reusing.sign(principal, 'b', 'req_1'));
+      const everyCall = await createPrincipalSigner({ db: h.db, now: () => h.clock.now, configuredKey: undefined, signEveryCall: true, log: silent });
+      const [one, two] = [everyCall.sign(principal, 'a', 'req_1'), everyCall.sign(principal, 'a', 'req_2')];
+      assert.notEqual(one, two);
+      assert.deepEqual([decodePart(one.split('.')[1]).request_id, decodePart(two.split('.')[1]).request_id], ['req_1', 'req_2']);
+      await reusing.close();
+      await everyCall.close();
     });
   },
   { env: { PRODUCT_FILE } },
@@ -132,7 +160,9 @@ for (const backend of ['pglite', 'postgres'] as const) {
     it('publishes the new key before it signs, signs with it from signs_from, and keeps the old one until its last token has expired', async () => {
       const database = await freshDatabase(backend);
       let now = new Date('2026-12-03T10:00:00Z').getTime();
-      const signer = await createPrincipalSigner({ db: database.db, now: () => new Date(now), configuredKey: undefined, log: silent });
+      // Each call signed, to see which key signs at each instant (a reused token, at most 30 s old, is also
+      // covered: the old key stays published a token lifetime and a max-age past the new key's start).
+      const signer = await createPrincipalSigner({ db: database.db, now: () => new Date(now), configuredKey: undefined, signEveryCall: true, log: silent });
       try {
         const before = signer.jwks();
         const old = before.keys[0]!.kid;
@@ -190,7 +220,7 @@ describeOrSkip('gateway signing keys on PostgreSQL', { skip: postgresSkipReason 
     // One pool per instance, as separate processes have.
     const instances = Array.from({ length: 6 }, () => openDatabase({ databaseUrl: database.url, poolSize: 2 }).db);
     try {
-      const signers = await Promise.all(instances.map((db) => createPrincipalSigner({ db, now: () => new Date(), configuredKey: undefined, log: silent })));
+      const signers = await Promise.all(instances.map((db) => createPrincipalSigner({ db, now: () => new Date(), configuredKey: undefined, signEveryCall: false, log: silent })));
       const rows = await database.db.selectFrom('gateway_signing_keys').select('kid').execute();
       assert.equal(rows.length, 1);
       for (const signer of signers) assert.deepEqual(signer.jwks().keys.map((k) => k.kid), [rows[0]!.kid]);
@@ -204,7 +234,7 @@ describeOrSkip('gateway signing keys on PostgreSQL', { skip: postgresSkipReason 
   it('the CLI rotates: says the new key and when it signs, never a private key; refused when GATEWAY_SIGNING_KEY is set', async () => {
     const database = await freshDatabase('postgres');
     try {
-      const signer = await createPrincipalSigner({ db: database.db, now: () => new Date(), configuredKey: undefined, log: silent });
+      const signer = await createPrincipalSigner({ db: database.db, now: () => new Date(), configuredKey: undefined, signEveryCall: false, log: silent });
       const old = signer.jwks().keys[0]!.kid;
       await signer.close();
       const env = { ...process.env, DATABASE_URL: database.url!, PRODUCT_FILE };
@@ -235,7 +265,7 @@ describe('GATEWAY_SIGNING_KEY', () => {
     try {
       const { privateKey } = generateKeyPairSync('ed25519');
       const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-      const signer = await createPrincipalSigner({ db: database.db, now: () => new Date(), configuredKey: pem, log: silent });
+      const signer = await createPrincipalSigner({ db: database.db, now: () => new Date(), configuredKey: pem, signEveryCall: false, log: silent });
       const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
       const kid = await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x! });
       assert.deepEqual(signer.jwks(), { keys: [{ kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid, alg: 'EdDSA', use: 'sig' }] });
@@ -258,7 +288,7 @@ describe('GATEWAY_SIGNING_KEY', () => {
         [rsa, /^Invalid configuration: GATEWAY_SIGNING_KEY is a rsa key; Latchkey-Principal is signed with Ed25519/],
       ];
       for (const [pem, message] of cases) {
-        await assert.rejects(createPrincipalSigner({ db: database.db, now: () => new Date(), configuredKey: pem, log: silent }), (error: Error) => {
+        await assert.rejects(createPrincipalSigner({ db: database.db, now: () => new Date(), configuredKey: pem, signEveryCall: false, log: silent }), (error: Error) => {
           assert.ok(error instanceof ConfigError);
           assert.match(error.message, message);
           assert.doesNotMatch(error.message, /\n/);

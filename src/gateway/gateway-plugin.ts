@@ -34,7 +34,7 @@ export async function gatewaySurface(app: FastifyInstance, deps: GatewaySurfaceD
   app.decorate('gateway', null);
   const gateway = deps.config.product.gateway;
   if (!gateway) return;
-  const signer = await createPrincipalSigner({ db: deps.db, now: deps.now, configuredKey: deps.config.gatewaySigningKey, log: app.log });
+  const signer = await createPrincipalSigner({ db: deps.db, now: deps.now, configuredKey: deps.config.gatewaySigningKey, signEveryCall: gateway.sign_every_call, log: app.log });
   await app.register(jwksRoutes, { signer });
   const instance = await buildGateway({
     gateway,

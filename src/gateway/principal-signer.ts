@@ -10,6 +10,7 @@ import { ensureSigningKey, loadPublishedKeys, publicJwkOf, readSigningPem, REFRE
  * 60 s of life and the upstream's name as audience. Synchronous: it runs on every proxied call.
  */
 export interface PrincipalSigner {
+  /** The token for this call: signed now, or one signed for the same key and upstream less than 30 s ago. */
   sign(principal: Principal, audience: string, requestId: string): string;
   /** The public keys upstreams verify with, as `GET /.well-known/jwks.json` serves them. */
   jwks(): { keys: PublicJwk[] };
@@ -23,7 +24,39 @@ export interface PrincipalSignerDeps {
   now: () => Date;
   /** GATEWAY_SIGNING_KEY: an Ed25519 private key (PKCS #8 PEM) the operator provides. */
   configuredKey: string | undefined;
+  /** The product file's gateway.sign_every_call: a token per call with its request_id, rather than reused ones. */
+  signEveryCall: boolean;
   log: FastifyBaseLogger;
+}
+
+/**
+ * How long a token is reused for the calls of one key to one upstream: half its life, so that an upstream
+ * always receives one with at least 30 s left.
+ */
+export const REUSE_MS = (TOKEN_LIFETIME_S / 2) * 1000;
+
+type Mint = (principal: Principal, audience: string, at: number, requestId: string | null) => string;
+
+/**
+ * An Ed25519 signature costs about 35 µs of CPU, more than the rest of a proxied call
+ * (bench/results/principal-sign.md, bench/results/gateway.md): so by default a token is made once per
+ * key and upstream and reused for REUSE_MS, without `request_id` (the call's own id is in
+ * Latchkey-Request-Id). A cached principal is one frozen object per cached key, replaced when the key
+ * changes, so a token never outlives what it says. `signEveryCall` signs every call, with its request_id.
+ */
+function tokens(mint: Mint, now: () => Date, signEveryCall: boolean): PrincipalSigner['sign'] {
+  if (signEveryCall) return (principal, audience, requestId) => mint(principal, audience, now().getTime(), requestId);
+  const reused = new WeakMap<Principal, Map<string, { token: string; until: number }>>();
+  return (principal, audience) => {
+    const at = now().getTime();
+    let byAudience = reused.get(principal);
+    const held = byAudience?.get(audience);
+    if (held !== undefined && at < held.until && at >= held.until - REUSE_MS) return held.token;
+    const token = mint(principal, audience, at, null);
+    if (byAudience === undefined) reused.set(principal, (byAudience = new Map()));
+    byAudience.set(audience, { token, until: at + REUSE_MS });
+    return token;
+  };
 }
 
 /** A key ready for the hot path: its JWS header already encoded, its instants as numbers. */
@@ -51,7 +84,7 @@ function ready(key: Pick<SigningKey, 'privateKey' | 'publicJwk' | 'signsFrom' | 
  * REFRESH_MS, so that a rotation done by the CLI (or another instance) reaches this one in time.
  */
 export async function createPrincipalSigner(deps: PrincipalSignerDeps): Promise<PrincipalSigner> {
-  if (deps.configuredKey !== undefined) return configuredSigner(deps.configuredKey, deps.now);
+  if (deps.configuredKey !== undefined) return configuredSigner(deps.configuredKey, deps.now, deps.signEveryCall);
 
   const { db, now, log } = deps;
   await ensureSigningKey(db, now());
@@ -81,11 +114,14 @@ export async function createPrincipalSigner(deps: PrincipalSignerDeps): Promise<
   };
 
   return {
-    sign(principal, audience, requestId) {
-      const at = now().getTime();
-      reloadIfDue(at);
-      return signToken(signingKey(keys, at), at, principal, audience, requestId);
-    },
+    sign: tokens(
+      (principal, audience, at, requestId) => {
+        reloadIfDue(at);
+        return signToken(signingKey(keys, at), at, principal, audience, requestId);
+      },
+      now,
+      deps.signEveryCall,
+    ),
     jwks() {
       const at = now().getTime();
       reloadIfDue(at);
@@ -98,12 +134,12 @@ export async function createPrincipalSigner(deps: PrincipalSignerDeps): Promise<
   };
 }
 
-function configuredSigner(pem: string, now: () => Date): PrincipalSigner {
+function configuredSigner(pem: string, now: () => Date, signEveryCall: boolean): PrincipalSigner {
   const read = readSigningPem(pem);
   if ('problem' in read) throw new ConfigError(`Invalid configuration: GATEWAY_SIGNING_KEY ${read.problem}`);
   const key = ready({ privateKey: read.key, publicJwk: publicJwkOf(read.key), signsFrom: new Date(0), retiredAt: null });
   return {
-    sign: (principal, audience, requestId) => signToken(key, now().getTime(), principal, audience, requestId),
+    sign: tokens((principal, audience, at, requestId) => signToken(key, at, principal, audience, requestId), now, signEveryCall),
     jwks: () => ({ keys: [key.jwk] }),
     close: async () => {},
   };
@@ -120,7 +156,7 @@ function signingKey(keys: readonly ReadyKey[], at: number): ReadyKey {
   return keys[0]!;
 }
 
-function signToken(key: ReadyKey, at: number, principal: Principal, audience: string, requestId: string): string {
+function signToken(key: ReadyKey, at: number, principal: Principal, audience: string, requestId: string | null): string {
   const iat = Math.floor(at / 1000);
   const claims = {
     iss: ISSUER,
@@ -134,7 +170,7 @@ function signToken(key: ReadyKey, at: number, principal: Principal, audience: st
     mode: principal.mode,
     scopes: [...principal.scopes],
     meta: principal.meta,
-    request_id: requestId,
+    ...(requestId === null ? {} : { request_id: requestId }),
   };
   const input = `${key.header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   return `${input}.${sign(null, Buffer.from(input), key.privateKey).toString('base64url')}`;

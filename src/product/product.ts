@@ -40,6 +40,10 @@ const gatewayRoute = z.strictObject({
 const gateway = z.strictObject({
   port: z.number().int().min(0).max(65535).optional().describe('The gateway listener (GATEWAY_PORT wins; else 8080)'),
   max_body_mb: z.number().min(0.001).max(10_240).default(100).describe('Request bodies larger than this answer 413 payload_too_large (MiB)'),
+  sign_every_call: z
+    .boolean()
+    .default(false)
+    .describe('Sign a fresh Latchkey-Principal for every call, with its request_id (about 35 µs of CPU each); by default one token per key and upstream is reused for up to 30 s, without request_id'),
   upstreams: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,59}$/, 'an upstream name is lower-case letters, digits, _ and -'), upstream),
   routes: z.array(gatewayRoute).min(1).max(10_000),
 });

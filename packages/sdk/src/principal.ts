@@ -16,8 +16,12 @@ export interface PrincipalClaims {
   mode: 'live' | 'test';
   scopes: string[];
   meta: Record<string, unknown>;
-  /** The gateway's request id: the same as the `Request-Id` the caller got and the audit event's. */
-  request_id: string;
+  /**
+   * The call's request id (the caller's `Request-Id`, the audit event's), only when the product file says
+   * `gateway.sign_every_call: true`; by default a token is reused for a key's calls for up to 30 s and the
+   * call's id is in the `Latchkey-Request-Id` header.
+   */
+  request_id?: string;
 }
 
 export interface VerifyPrincipalOptions {
@@ -127,6 +131,6 @@ function isPrincipal(payload: unknown): payload is PrincipalClaims {
     p.scopes.every((scope) => typeof scope === 'string') &&
     typeof p.meta === 'object' &&
     p.meta !== null &&
-    typeof p.request_id === 'string'
+    (p.request_id === undefined || typeof p.request_id === 'string')
   );
 }
