@@ -173,7 +173,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       }
 
       const sentAt = performance.now();
-      return reply.from(`${test ? target.test : target.live}${request.url.startsWith('/') ? request.url : `/${request.url}`}`, {
+      // The path and query exactly as the client sent them (matched undecoded, forwarded undecoded).
+      return reply.from(`${test ? target.test : target.live}${request.url}`, {
         timeout: target.timeoutMs,
         // A gateway never repeats a call on its own: the upstream's answers, 503s included, pass through.
         retryDelay: () => null,
