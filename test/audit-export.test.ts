@@ -94,7 +94,7 @@ describeEachBackend('audit log export', (harness) => {
     const [header, ...rows] = parseCsv(reply.raw);
     assert.deepEqual(header, [
       'id', 'created_at', 'mode', 'key_id', 'key_name', 'secret_version', 'method', 'route', 'path', 'status', 'latency_ms',
-      'source_ip', 'user_agent', 'request_id', 'error_code', 'scope', 'argument_hash',
+      'upstream_ms', 'source_ip', 'user_agent', 'request_id', 'error_code', 'scope', 'argument_hash',
     ]);
     assert.equal(rows.length, events.length);
     const records = rows.map((row) => Object.fromEntries(header!.map((column, i) => [column, row[i]])));

@@ -79,9 +79,10 @@ describeEachBackend('audit log search', (harness) => {
     const ping = byRequest.get(String(calls[0]!.headers['request-id']))!;
     assert.deepEqual(Object.keys(ping).sort(), [
       'argument_hash', 'created_at', 'error_code', 'id', 'key', 'latency_ms', 'method', 'mode', 'object', 'path', 'request_id',
-      'route', 'scope', 'source_ip', 'status', 'user_agent',
+      'route', 'scope', 'source_ip', 'status', 'upstream_ms', 'user_agent',
     ]);
     assert.match(ping.id, /^evt_[0-9a-z]{26}$/);
+    assert.equal(ping.upstream_ms, null, 'only a gateway call has an upstream');
     assert.equal(ping.object, 'audit_event');
     assert.ok(!Number.isNaN(Date.parse(ping.created_at)));
     assert.deepEqual(
