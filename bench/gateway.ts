@@ -33,12 +33,14 @@ import {
   machine,
   markdownTable,
   mean,
-  metricSum,
   pinning,
   ROOT,
   rssBytes,
   runLoad,
   scrapeMetrics,
+  drainAudit,
+  DRAIN_TIMEOUT_S,
+  type AuditDrain,
   serverMicrosPerRequest,
   wholeNumberFlag,
   type LoadResult,
@@ -49,7 +51,6 @@ const TARGET_PERCENT = 75;
 const TARGET_P99_EXTRA_MS = 1;
 /** The highest ceiling the config accepts; a fresh key per round stays under it. */
 const RATE_LIMIT_PER_MINUTE = 1_000_000;
-const DRAIN_TIMEOUT_S = 120;
 /** Server CPU (% of its core) from which the process in the middle, not the machine, set the pace. */
 const SATURATED_PERCENT = 90;
 // As bench/lib.ts places them: what is measured on core 0, the load generator on core 1. The upstream
@@ -234,20 +235,6 @@ async function checkGateway(gateway: Gateway, secret: string): Promise<void> {
   await expectJson(await fetch(`${gateway.gatewayUrl}${PATH}`, { headers: { authorization: `Bearer ${secret}` } }), 200, `GET ${PATH} through the gateway`);
 }
 
-async function drainAudit(gateway: Gateway, before: Map<string, number>): Promise<{ written: number; dropped: number; seconds: number | null }> {
-  const started = performance.now();
-  for (;;) {
-    const metrics = await scrapeMetrics(gateway.url);
-    const seconds = (performance.now() - started) / 1000;
-    const queued = metricSum(metrics, 'latchkey_audit_events_queued');
-    if (queued === 0 || seconds > DRAIN_TIMEOUT_S) {
-      const delta = (name: string) => metricSum(metrics, name) - metricSum(before, name);
-      return { written: delta('latchkey_audit_events_written_total'), dropped: delta('latchkey_audit_events_dropped_total'), seconds: queued === 0 ? seconds : null };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 interface Target {
   name: string;
   short: string;
@@ -257,7 +244,7 @@ interface Target {
   gateway?: Gateway;
   headers: Record<string, string>;
   runs: Array<LoadResult & { upstreamCpuPercent: number | null }>;
-  drains: Array<{ written: number; dropped: number; seconds: number | null }>;
+  drains: AuditDrain[];
   transfers: Transfer[];
 }
 
@@ -271,7 +258,7 @@ async function measure(target: Target, upstreamPid: number): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const upstreamCpuPercent = upstreamBefore === null || upstreamAfter === null ? null : (100 * (upstreamAfter - upstreamBefore)) / seconds;
   target.runs.push({ ...result, upstreamCpuPercent });
-  const drain = before && target.gateway ? await drainAudit(target.gateway, before) : null;
+  const drain = before && target.gateway ? await drainAudit(target.gateway.url, before) : null;
   if (drain) target.drains.push(drain);
   process.stderr.write(
     `${target.short}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.exact?.p99Ms.toFixed(2)} ms, CPU ${result.serverCpuPercent?.toFixed(0)}%${drain ? `; audit drained in ${drain.seconds?.toFixed(1) ?? `> ${DRAIN_TIMEOUT_S}`} s, ${drain.dropped} dropped` : ''}\n`,

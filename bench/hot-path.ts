@@ -20,11 +20,13 @@ import {
   machine,
   markdownTable,
   mean,
-  metricSum,
   pinningDescription,
   ROOT,
   runLoad,
   scrapeMetrics,
+  drainAudit,
+  DRAIN_TIMEOUT_S,
+  type AuditDrain,
   serverMicrosPerRequest,
   setUp,
   startLatchkey,
@@ -72,30 +74,8 @@ interface Target {
   drains?: AuditDrain[];
 }
 
-interface AuditDrain {
-  written: number;
-  dropped: number;
-  /** Seconds from the end of the run until nothing was queued; null: still queued after DRAIN_TIMEOUT_S. */
-  drainSeconds: number | null;
-}
-
-const DRAIN_TIMEOUT_S = 120;
 
 /** The audit-on server's writer after a run: wait until its queue is empty, so the next run is not charged for it. */
-async function drainAudit(server: Latchkey, before: Map<string, number>): Promise<AuditDrain> {
-  const started = performance.now();
-  for (;;) {
-    const metrics = await scrapeMetrics(server.url);
-    const queued = metricSum(metrics, 'latchkey_audit_events_queued');
-    const elapsed = (performance.now() - started) / 1000;
-    if (queued === 0 || elapsed > DRAIN_TIMEOUT_S) {
-      const delta = (name: string) => metricSum(metrics, name) - metricSum(before, name);
-      return { written: delta('latchkey_audit_events_written_total'), dropped: delta('latchkey_audit_events_dropped_total'), drainSeconds: queued === 0 ? elapsed : null };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 /** A verdict of the target on one hot-path target against the ceiling. */
 interface Verdict {
   name: string;
@@ -156,9 +136,9 @@ async function main(): Promise<number> {
         const options: LoadOptions = { ...settings, url: `${target.server.url}${target.path}`, serverPid: target.server.pid, ...(target.headers ? { headers: target.headers } : {}) };
         const result = await runLoad(options);
         target.runs.push(result);
-        const drain = before ? await drainAudit(target.server, before) : null;
+        const drain = before ? await drainAudit(target.server.url, before) : null;
         if (drain) target.drains?.push(drain);
-        process.stderr.write(`round ${round}: ${target.name}: ${Math.round(result.requestsPerSecond)} req/s${drain ? `; audit drained in ${drain.drainSeconds?.toFixed(1) ?? `> ${DRAIN_TIMEOUT_S}`} s, ${drain.dropped} dropped` : ''}\n`);
+        process.stderr.write(`round ${round}: ${target.name}: ${Math.round(result.requestsPerSecond)} req/s${drain ? `; audit drained in ${drain.seconds?.toFixed(1) ?? `> ${DRAIN_TIMEOUT_S}`} s, ${drain.dropped} dropped` : ''}\n`);
       }
     }
   } catch (error) {
@@ -239,7 +219,7 @@ function rawTable(targets: Target[]): string {
 const cpu = (percent: number) => (Number.isNaN(percent) ? 'n/a' : `${fmt(percent, 0)}%`);
 
 function drainTable(target: Target): string {
-  const rows = (target.drains ?? []).map((d, i) => [String(i + 1), String(d.written), String(d.dropped), d.drainSeconds === null ? `**still queued after ${DRAIN_TIMEOUT_S} s**` : fmt(d.drainSeconds, 1)]);
+  const rows = (target.drains ?? []).map((d, i) => [String(i + 1), String(d.written), String(d.dropped), d.seconds === null ? `**still queued after ${DRAIN_TIMEOUT_S} s**` : fmt(d.seconds, 1)]);
   return markdownTable(['round', 'audit events written (run + drain)', 'dropped', 'seconds to drain after the run'], rows);
 }
 

@@ -316,6 +316,31 @@ export function metricSum(metrics: Map<string, number>, name: string, labels = '
   return sum;
 }
 
+/** How long a run's audit events may take to be written before the bench stops waiting. */
+export const DRAIN_TIMEOUT_S = 120;
+
+export interface AuditDrain {
+  written: number;
+  dropped: number;
+  /** Seconds from the end of the run until nothing was queued; null: still queued after DRAIN_TIMEOUT_S. */
+  seconds: number | null;
+}
+
+/** Waits until the server's audit queue is empty (or DRAIN_TIMEOUT_S): what the run left behind, counted from `before`. */
+export async function drainAudit(url: string, before: Map<string, number>): Promise<AuditDrain> {
+  const started = performance.now();
+  for (;;) {
+    const metrics = await scrapeMetrics(url);
+    const seconds = (performance.now() - started) / 1000;
+    const queued = metricSum(metrics, 'latchkey_audit_events_queued');
+    if (queued === 0 || seconds > DRAIN_TIMEOUT_S) {
+      const delta = (name: string) => metricSum(metrics, name) - metricSum(before, name);
+      return { written: delta('latchkey_audit_events_written_total'), dropped: delta('latchkey_audit_events_dropped_total'), seconds: queued === 0 ? seconds : null };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 export function machine(): { node: string; cpu: string; cores: number } {
   return { node: process.version, cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism() };
 }

@@ -22,16 +22,17 @@ import {
   machine,
   markdownTable,
   mean,
-  metricSum,
   pinningDescription,
   ROOT,
   runLoad,
   scrapeMetrics,
+  drainAudit,
+  DRAIN_TIMEOUT_S,
+  type AuditDrain,
   serverMicrosPerRequest,
   setUp,
   startLatchkey,
   wholeNumberFlag,
-  type Latchkey,
   type LoadOptions,
   type LoadResult,
 } from './lib.js';
@@ -40,7 +41,6 @@ import { profileHint } from './profile-hint.js';
 const TARGET_PERCENT = 80;
 /** The highest ceiling the config accepts: a fresh key per round stays under it for a run at this machine's rates. */
 const RATE_LIMIT_PER_MINUTE = 1_000_000;
-const DRAIN_TIMEOUT_S = 120;
 /** Server CPU (% of its core) from which the server, not the machine, set the pace. */
 const SATURATED_PERCENT = 90;
 
@@ -73,20 +73,7 @@ interface Target {
   /** The load for this round's key. */
   load: (secret: string) => Pick<LoadOptions, 'url' | 'headers' | 'method' | 'body'>;
   runs: LoadResult[];
-  drains: Array<{ written: number; dropped: number; seconds: number | null }>;
-}
-
-async function drainAudit(server: Latchkey, before: Map<string, number>) {
-  const started = performance.now();
-  for (;;) {
-    const metrics = await scrapeMetrics(server.url);
-    const seconds = (performance.now() - started) / 1000;
-    if (metricSum(metrics, 'latchkey_audit_events_queued') === 0 || seconds > DRAIN_TIMEOUT_S) {
-      const delta = (name: string) => metricSum(metrics, name) - metricSum(before, name);
-      return { written: delta('latchkey_audit_events_written_total'), dropped: delta('latchkey_audit_events_dropped_total'), seconds: seconds > DRAIN_TIMEOUT_S ? null : seconds };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  drains: AuditDrain[];
 }
 
 async function main(): Promise<number> {
@@ -143,7 +130,7 @@ async function main(): Promise<number> {
         const before = await scrapeMetrics(server.url);
         const result = await runLoad({ ...settings, ...load, serverPid: server.pid, ...(rate > 0 ? { rate } : {}) });
         target.runs.push(result);
-        const drain = await drainAudit(server, before);
+        const drain = await drainAudit(server.url, before);
         target.drains.push(drain);
         process.stderr.write(`round ${round}: ${target.name}: ${Math.round(result.requestsPerSecond)} req/s; audit drained in ${drain.seconds?.toFixed(1) ?? `> ${DRAIN_TIMEOUT_S}`} s, ${drain.dropped} dropped\n`);
       }
