@@ -31,7 +31,7 @@ export interface HarnessOptions {
   usageFlushMs?: number;
 }
 
-async function startHarness(backend: Backend, options: HarnessOptions): Promise<Harness & { close(): Promise<void> }> {
+export async function startHarness(backend: Backend, options: HarnessOptions): Promise<Harness & { close(): Promise<void> }> {
   const database = backend === 'postgres' ? await createTestDatabase() : null;
   const config = loadConfig({ DATA_DIR: 'memory://', ...(database ? { DATABASE_URL: database.url } : {}), ...options.env });
   const { db } = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });

@@ -173,8 +173,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       }
 
       const sentAt = performance.now();
-      // The path and query exactly as the client sent them (matched undecoded, forwarded undecoded).
-      return reply.from(`${test ? target.test : target.live}${request.url}`, {
+      // The path as matched (undecoded; WHATWG URL rules escape what a request line may not hold, as `>`),
+      // and reply-from appends the client's query as sent: given it in the source, it %-decodes the whole
+      // text to look for `..`, and a malformed escape in the query made that a 500.
+      return reply.from(`${test ? target.test : target.live}${pathOf(request.url)}`, {
         timeout: target.timeoutMs,
         // A gateway never repeats a call on its own: the upstream's answers, 503s included, pass through.
         retryDelay: () => null,
