@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { callJson } from './fixtures/json-call.js';
 import { freePort, startServer, type RunningServer } from './process.js';
 
 /**
@@ -20,22 +21,6 @@ import { freePort, startServer, type RunningServer } from './process.js';
 const run = promisify(execFile);
 const GATEWAY_PRODUCT_FILE = fileURLToPath(new URL('../examples/invoices/latchkey.gateway.product.yaml', import.meta.url));
 const KEY_HERE = 'an Authorization header reached the invoices API';
-
-interface Answer {
-  status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
-  headers: Headers;
-}
-
-async function call(url: string, headers: Record<string, string>, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<Answer> {
-  const response = await fetch(url, {
-    method,
-    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
-}
 
 describe('example: the invoices API behind the Latchkey gateway, end to end against real processes', () => {
   let dataDir: string;
@@ -53,7 +38,7 @@ describe('example: the invoices API behind the Latchkey gateway, end to end agai
 
   /** A client's call: to the gateway, with its key. */
   const viaGateway = (path: string, secret: string, method: 'GET' | 'POST' = 'GET', body?: unknown) =>
-    call(`${gateway}${path}`, { authorization: `Bearer ${secret}` }, method, body);
+    callJson(`${gateway}${path}`, { authorization: `Bearer ${secret}` }, method, body);
 
   before(async () => {
     assert.ok(existsSync('packages/sdk/dist/index.js'), 'build the SDK first: npm run build -w @latchkey/sdk (npm test does)');
@@ -118,14 +103,14 @@ describe('example: the invoices API behind the Latchkey gateway, end to end agai
     assert.equal(paid.body.status, 'paid');
 
     // No key, or a made-up one: the gateway answers, the API is not reached.
-    const anonymous = await call(`${gateway}/v1/invoices`, {});
+    const anonymous = await callJson(`${gateway}/v1/invoices`, {});
     assert.equal(anonymous.status, 401);
     assert.equal(anonymous.body.error.type, 'authentication_error');
 
     // Revoked by the SaaS backend with its service key: refused by the gateway on the next call.
     const management = { authorization: `Bearer ${provisioningKey}` };
-    const acme = (await call(`${latchkey.url}/v1/workspaces?external_id=acme-42`, management)).body.data[0].id as string;
-    const keys = (await call(`${latchkey.url}/v1/workspaces/${acme}/api-keys`, management)).body.data as Array<{ id: string; name: string }>;
+    const acme = (await callJson(`${latchkey.url}/v1/workspaces?external_id=acme-42`, management)).body.data[0].id as string;
+    const keys = (await callJson(`${latchkey.url}/v1/workspaces/${acme}/api-keys`, management)).body.data as Array<{ id: string; name: string }>;
     const erpKey = keys.find((k) => k.name === 'acme erp')!;
     const revoke = await fetch(`${latchkey.url}/v1/workspaces/${acme}/api-keys/${erpKey.id}`, { method: 'DELETE', headers: management });
     assert.equal(revoke.status, 200);
@@ -138,10 +123,10 @@ describe('example: the invoices API behind the Latchkey gateway, end to end agai
     assert.ok(!invoices.output().includes(KEY_HERE), invoices.output());
 
     // Around the gateway, straight to the API: a key is no way in, nor is a principal the client made up.
-    const direct = await call(`${invoices.url}/v1/invoices`, { authorization: `Bearer ${acmeNoPay}` });
+    const direct = await callJson(`${invoices.url}/v1/invoices`, { authorization: `Bearer ${acmeNoPay}` });
     assert.equal(direct.status, 401);
     assert.equal(direct.body.error.code, 'unauthorized');
-    const signed = await call(`${invoices.url}/v1/invoices`, { 'latchkey-principal': 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJrZXlfMSJ9.' });
+    const signed = await callJson(`${invoices.url}/v1/invoices`, { 'latchkey-principal': 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJrZXlfMSJ9.' });
     assert.equal(signed.status, 401);
     // And the API noticed the key it should never have been sent (the check the assertion above relies on).
     assert.ok(invoices.output().includes(KEY_HERE));

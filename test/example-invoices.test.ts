@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { createClient } from '../packages/sdk/src/index.js';
+import { callJson, type Answer } from './fixtures/json-call.js';
 import { freePort, startServer, type RunningServer } from './process.js';
 
 /**
@@ -20,21 +21,9 @@ import { freePort, startServer, type RunningServer } from './process.js';
 const run = promisify(execFile);
 const PRODUCT_FILE = fileURLToPath(new URL('../examples/invoices/latchkey.product.yaml', import.meta.url));
 
-interface Answer {
-  status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
-  headers: Headers;
-}
-
-async function call(url: string, secret: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<Answer> {
-  const response = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
-}
+/** A key's call to the example API. */
+const call = (url: string, secret: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<Answer> =>
+  callJson(url, { authorization: `Bearer ${secret}` }, method, body);
 
 describe('example: the invoices API guarded by @latchkey/sdk, end to end against real processes', () => {
   let dataDir: string;

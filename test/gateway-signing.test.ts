@@ -13,12 +13,14 @@ import { JWKS_MAX_AGE_S, PUBLISH_AHEAD_MS, REFRESH_MS, rotateSigningKey, TOKEN_L
 import type { Principal } from '../src/auth/principal.js';
 import { createKey, describeEachBackend, newTenant, postgresSkipReason, type Backend, type Harness } from './harness.js';
 import { createTestDatabase, describeOrSkip } from './services.js';
-import { callThroughGateway, SCOPE, startHeaderEcho, UPSTREAM, writeProductFile } from './fixtures/gateway-signing/upstream.js';
+import { callThroughGateway, SCOPE, UPSTREAM, writeProductFile } from './fixtures/gateway-signing/upstream.js';
+import { startHandUpstream } from './fixtures/gateway/upstreams.js';
 
 const run = promisify(execFile);
-const upstream = await startHeaderEcho();
+// It answers every call with the headers it received: the Latchkey-Principal the gateway sent.
+const upstream = await startHandUpstream(UPSTREAM);
 const PRODUCT_FILE = writeProductFile(upstream.url);
-after(() => upstream.close());
+after(() => upstream.stop());
 
 const silent = pino({ level: 'silent' });
 

@@ -5,16 +5,18 @@ import { LatchkeyPrincipalError, verifyPrincipal, type PrincipalErrorCode } from
 import { rotateSigningKey } from '../src/gateway/signing-keys.js';
 import { createKey, describeEachBackend, newTenant, type Harness } from './harness.js';
 import { freePort } from './process.js';
-import { callThroughGateway, SCOPE, startHeaderEcho, UPSTREAM, writeProductFile } from './fixtures/gateway-signing/upstream.js';
+import { callThroughGateway, SCOPE, UPSTREAM, writeProductFile } from './fixtures/gateway-signing/upstream.js';
+import { startHandUpstream } from './fixtures/gateway/upstreams.js';
 
 /**
  * An upstream's side of gateway mode: `verifyPrincipal` checks the Latchkey-Principal a real Latchkey
  * gateway sent, with nothing but the JWKS URL of a real Latchkey listening on a port.
  */
 
-const upstream = await startHeaderEcho();
+// It answers every call with the headers it received: the Latchkey-Principal the gateway sent.
+const upstream = await startHandUpstream(UPSTREAM);
 const PRODUCT_FILE = writeProductFile(upstream.url);
-after(() => upstream.close());
+after(() => upstream.stop());
 
 function kidOf(token: string): string {
   return (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
