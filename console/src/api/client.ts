@@ -72,8 +72,8 @@ function authOf(method: string): { headers: Record<string, string>; credentials:
   return { headers: method === 'GET' ? {} : { 'x-csrf-token': csrfToken }, credentials: 'same-origin' };
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const auth = authOf(method);
+async function call<T>(method: string, path: string, body?: unknown, anonymous = false): Promise<T> {
+  const auth = anonymous ? { headers: {}, credentials: 'omit' as const } : authOf(method);
   const headers: Record<string, string> = { accept: 'application/json', ...auth.headers };
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
@@ -154,8 +154,8 @@ export const api = {
   revokeInvitation: (workspaceId: string, invitationId: string) =>
     call<unknown>('DELETE', `${ws(workspaceId)}/invitations/${encodeURIComponent(invitationId)}`),
 
-  /** The code of an embed link (it works once) for the session's token; no auth. */
-  embedExchange: (code: string) => call<{ token: string; session: EmbedSessionInfo }>('POST', '/v1/embed/exchange', { code }),
+  /** The code of an embed link (it works once) for the session's token; sent without any earlier session's token or cookie. */
+  embedExchange: (code: string) => call<{ token: string; session: EmbedSessionInfo }>('POST', '/v1/embed/exchange', { code }, true),
   embedSession: () => call<EmbedSessionInfo>('GET', '/v1/embed/session'),
 
   invitation: (token: string) => call<InvitationView>('GET', `/v1/invitations/${encodeURIComponent(token)}`),

@@ -8,7 +8,7 @@ import { ErrorNote, Loading } from '../ui/States.tsx';
 import { applyAccent } from './accent.ts';
 import { EmbedLayout } from './EmbedLayout.tsx';
 import { EmbedNotice } from './EmbedNotice.tsx';
-import { startEmbed, type EmbedStart } from './start.ts';
+import { codeOf, startEmbed, type EmbedStart } from './start.ts';
 import { forgetToken } from './token-store.ts';
 
 /** An ended session keeps its way back to the SaaS: the "session ended" page links to it. */
@@ -16,6 +16,8 @@ type View = { state: 'starting' } | Exclude<EmbedStart, { state: 'ended' }> | { 
 
 /** The longest a timer can wait (about 24.8 days); a session lasts at most 8 hours. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** Past the expiry by this computer's clock, how often to ask the server whether the session is over. */
+const RECHECK_MS = 60_000;
 
 /**
  * Embedded key management (`/embed…`): a SaaS's customer, sent here by a link the SaaS minted, manages the
@@ -24,7 +26,12 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  */
 export function EmbedApp() {
   const [view, setView] = useState<View>({ state: 'starting' });
+  // Try again, and a new link in the same page, start over.
   const [attempt, setAttempt] = useState(0);
+  const restart = useCallback(() => {
+    setView({ state: 'starting' });
+    setAttempt((n) => n + 1);
+  }, []);
   const [publicProduct, setPublicProduct] = useState<ProductInfo | null>(null);
 
   useEffect(() => {
@@ -34,6 +41,17 @@ export function EmbedApp() {
       current = false;
     };
   }, [attempt]);
+
+  // A new link opened in the same frame or tab may change only the fragment (`/embed#code=…` again): no
+  // page load happens, so the new code is exchanged here.
+  useEffect(() => {
+    const update = () => {
+      if (!codeOf(location.hash)) return;
+      restart();
+    };
+    addEventListener('hashchange', update);
+    return () => removeEventListener('hashchange', update);
+  }, [restart]);
 
   const end = useCallback(() => {
     forgetToken();
@@ -51,12 +69,18 @@ export function EmbedApp() {
     api.product().then(setPublicProduct, () => undefined);
   }, [session, publicProduct]);
 
-  // At its expiry the session is over: say so then, not at the next click.
+  // At its expiry the session is over: say so then, not at the next click. The server's word decides (this
+  // computer's clock may be off): the session is asked for, and its 401 ends the pages.
   useEffect(() => {
     if (!session) return;
-    const timer = setTimeout(end, Math.min(MAX_TIMEOUT_MS, Math.max(0, new Date(session.expires_at).getTime() - Date.now())));
+    let timer: ReturnType<typeof setTimeout>;
+    const check = () => {
+      void api.embedSession().catch(() => undefined);
+      timer = setTimeout(check, RECHECK_MS);
+    };
+    timer = setTimeout(check, Math.min(MAX_TIMEOUT_MS, Math.max(0, new Date(session.expires_at).getTime() - Date.now()) + 1000));
     return () => clearTimeout(timer);
-  }, [session, end]);
+  }, [session]);
 
   const product = session?.product ?? publicProduct ?? DEFAULT_PRODUCT;
   useEffect(() => {
@@ -66,7 +90,7 @@ export function EmbedApp() {
 
   return (
     <ProductContext.Provider value={product}>
-      <EmbedView view={view} onRetry={() => setAttempt((n) => n + 1)} />
+      <EmbedView view={view} onRetry={restart} />
     </ProductContext.Provider>
   );
 }

@@ -19,7 +19,7 @@ const NOTICES: Record<EmbedProblem, { title: string; why: (product: string) => s
   },
   ended: {
     title: 'Your session has ended',
-    why: () => 'Key management sessions last a limited time, and this one is over (or it was ended).',
+    why: () => 'A key management session lasts a limited time. It also ends on a reload where the browser keeps no data for pages embedded in another site.',
   },
 };
 

@@ -46,7 +46,9 @@ export async function startEmbed(): Promise<EmbedStart> {
       return { state: 'ready', session };
     }
     const token = loadToken();
-    if (!token) return { state: 'link', problem: 'invalid' };
+    // Past `/embed` the tab had a session (the exchange leads there): without its token (storage blocked in
+    // this frame, or the session was ended here) it is over. At `/embed` itself, the link lacks its code.
+    if (!token) return location.pathname === '/embed' ? { state: 'link', problem: 'invalid' } : { state: 'ended' };
     setEmbedToken(token);
     const session = await api.embedSession();
     if (location.pathname === '/embed') history.replaceState(null, '', '/embed/keys');
@@ -57,15 +59,21 @@ export async function startEmbed(): Promise<EmbedStart> {
 }
 
 function startOfError(error: unknown): EmbedStart {
+  const start = linkOrSessionProblem(error);
+  // A link that does not open, or a session that is over: no earlier session of this tab reappears on reload.
+  if (start.state !== 'error') {
+    forgetToken();
+    setEmbedToken('');
+  }
+  return start;
+}
+
+function linkOrSessionProblem(error: unknown): EmbedStart {
   if (error instanceof ApiError) {
     if (error.code === 'embed_link_expired') return { state: 'link', problem: 'expired' };
     if (error.code === 'embed_link_used') return { state: 'link', problem: 'used' };
     if (error.code === 'embed_link_not_found') return { state: 'link', problem: 'invalid' };
-    if (error.code === 'embed_session_invalid') {
-      forgetToken();
-      setEmbedToken('');
-      return { state: 'ended' };
-    }
+    if (error.code === 'embed_session_invalid') return { state: 'ended' };
   }
   return { state: 'error', message: messageOf(error) };
 }
