@@ -42,7 +42,7 @@ export type Capability = 'keys:read' | 'keys:write' | 'keys:rotate' | 'keys:revo
 export interface EmbedSessionInfo {
   object: 'embed_session';
   id: string;
-  expires_at: string;
+  expires_at: string | null;
   workspace: { id: string; name: string; external_id: string | null };
   user: { external_id: string; email: string | null; name: string | null };
   capabilities: Capability[];

@@ -72,13 +72,14 @@ export function EmbedApp() {
   // At its expiry the session is over: say so then, not at the next click. The server's word decides (this
   // computer's clock may be off): the session is asked for, and its 401 ends the pages.
   useEffect(() => {
-    if (!session) return;
+    if (!session?.expires_at) return;
+    const expiresAt = new Date(session.expires_at).getTime();
     let timer: ReturnType<typeof setTimeout>;
     const check = () => {
       void api.embedSession().catch(() => undefined);
       timer = setTimeout(check, RECHECK_MS);
     };
-    timer = setTimeout(check, Math.min(MAX_TIMEOUT_MS, Math.max(0, new Date(session.expires_at).getTime() - Date.now()) + 1000));
+    timer = setTimeout(check, Math.min(MAX_TIMEOUT_MS, Math.max(0, expiresAt - Date.now()) + 1000));
     return () => clearTimeout(timer);
   }, [session]);
 
