@@ -7,7 +7,7 @@ export type EmbedProblem = 'expired' | 'used' | 'invalid' | 'ended';
 const NOTICES: Record<EmbedProblem, { title: string; why: (product: string) => string }> = {
   expired: {
     title: 'This link has expired',
-    why: () => 'A link to key management works for 5 minutes after it is made, and this one is older.',
+    why: () => 'A link to key management works for 5 minutes after it is made.',
   },
   used: {
     title: 'This link was already used',

@@ -14,6 +14,11 @@ export function codeOf(hash: string): string {
   return /^#code=([A-Za-z0-9_-]{1,200})$/.exec(hash)?.[1] ?? '';
 }
 
+/** `/embed`, where links land. */
+function isEntry(pathname: string): boolean {
+  return pathname === '/embed' || pathname === '/embed/';
+}
+
 /**
  * One exchange per code. The code works once, and React (StrictMode, a remount) may run the effect that
  * exchanges it twice: the second run gets the first one's answer instead of spending the code again and
@@ -48,10 +53,10 @@ export async function startEmbed(): Promise<EmbedStart> {
     const token = loadToken();
     // Past `/embed` the tab had a session (the exchange leads there): without its token (storage blocked in
     // this frame, or the session was ended here) it is over. At `/embed` itself, the link lacks its code.
-    if (!token) return location.pathname === '/embed' ? { state: 'link', problem: 'invalid' } : { state: 'ended' };
+    if (!token) return isEntry(location.pathname) ? { state: 'link', problem: 'invalid' } : { state: 'ended' };
     setEmbedToken(token);
     const session = await api.embedSession();
-    if (location.pathname === '/embed') history.replaceState(null, '', '/embed/keys');
+    if (isEntry(location.pathname)) history.replaceState(null, '', '/embed/keys');
     return { state: 'ready', session };
   } catch (error) {
     return startOfError(error);
