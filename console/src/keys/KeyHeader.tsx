@@ -1,4 +1,5 @@
 import type { ApiKey } from '../api/types.ts';
+import { useProduct } from '../product.ts';
 import { useSession } from '../session/session.ts';
 import { Link } from '../ui/Link.tsx';
 import { ExactTime, RelativeTime } from '../ui/Time.tsx';
@@ -7,7 +8,8 @@ import { ModeBadge, StatusBadge } from './ModeBadge.tsx';
 
 /** A key's name, facts and tabs, shared by its settings, usage and audit pages. */
 export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | 'usage' | 'audit' }) {
-  const { can } = useSession();
+  const { can, kind } = useSession();
+  const product = useProduct();
   const base = `/keys/${encodeURIComponent(apiKey.id)}`;
   return (
     <>
@@ -29,7 +31,7 @@ export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | '
         <div>
           <dt>Created</dt>
           <dd>
-            <ExactTime iso={apiKey.created_at} /> by {createdByText(apiKey.created_by)}
+            <ExactTime iso={apiKey.created_at} /> by {createdByText(apiKey.created_by, kind === 'embed' ? product.name : undefined)}
           </dd>
         </div>
         <div>

@@ -1,4 +1,6 @@
 import type { ApiKey } from '../api/types.ts';
+import { useProduct } from '../product.ts';
+import { useSession } from '../session/session.ts';
 import { shortTime } from '../ui/format.ts';
 import { Link } from '../ui/Link.tsx';
 import { RelativeTime } from '../ui/Time.tsx';
@@ -7,6 +9,9 @@ import { ModeBadge, StatusBadge } from './ModeBadge.tsx';
 
 /** The seeds' list: name, prefix, mode, scope count, rate limit, last used, created by and at; an X to revoke (when allowed). */
 export function KeysTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke?: (key: ApiKey) => void }) {
+  const { kind } = useSession();
+  const product = useProduct();
+  const embeddedIn = kind === 'embed' ? product.name : undefined;
   return (
     <div className="table-wrap">
       <table className="keys-table stack">
@@ -48,7 +53,7 @@ export function KeysTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke?: (key:
               </td>
               <td data-label="Created">
                 <span>
-                  <span className="created-by">{createdByText(key.created_by)}</span>
+                  <span className="created-by">{createdByText(key.created_by, embeddedIn)}</span>
                   <br />
                   <span className="muted">{key.created_at ? shortTime(key.created_at) : ''}</span>
                 </span>
