@@ -288,7 +288,7 @@ describeEachBackend(
       const session = await embedded(h, backend, workspaceId);
       const created = await session.post(keys, { name: 'from-the-frame', scopes: ['invoices:read'] });
       assert.equal(created.status, 201, created.raw);
-      assert.deepEqual(created.body.created_by, { type: 'service_key', id: backend.serviceKeyId, name: 'saas-backend', email: null });
+      assert.deepEqual(created.body.created_by, { type: 'external_user', id: backend.serviceKeyId, name: 'saas-backend', external_id: 'u-42', email: 'ada@northwind.example' });
       assert.equal((await session.post(`${keys}/${created.body.id}/rotate`)).status, 200);
       assert.equal((await session.delete(`${keys}/${created.body.id}`)).status, 200);
       const log = await backend.get(`/v1/workspaces/${workspaceId}/management-events`);

@@ -66,6 +66,9 @@ export interface ApiKeysTable {
   rate_limit_per_hour: number | null;
   ip_allowlist: string[];
   created_by: string;
+  /** The SaaS's own user who created the key in an embedded session (created_by is then the service key). */
+  created_by_external_id: ColumnType<string | null, string | null | undefined, never>;
+  created_by_external_email: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
   revoked_at: Date | null;
   revoked_by: string | null;

@@ -24,10 +24,7 @@ export function presentKey(key: KeyWithCreator, secrets: readonly ApiKeySecretRo
     expires_at: iso(key.expires_at),
     status: keyStatus(key, now),
     created_at: iso(key.created_at),
-    created_by:
-      key.created_by_service_key === null
-        ? { type: 'user' as const, id: key.created_by, email: key.created_by_email }
-        : { type: 'service_key' as const, id: key.created_by, name: key.created_by_service_key, email: null },
+    created_by: createdBy(key),
     last_used_at: iso(key.last_used_at),
     last_used_ip: key.last_used_ip,
     revoked_at: iso(key.revoked_at),
@@ -54,4 +51,13 @@ export function keyStatus(key: Pick<KeyWithCreator, 'revoked_at' | 'expires_at'>
   if (key.revoked_at) return 'revoked';
   if (key.expires_at !== null && key.expires_at.getTime() <= now.getTime()) return 'expired';
   return 'active';
+}
+
+/** A person; the SaaS's own user, in an embedded session through a service key; or a service key. */
+function createdBy(key: KeyWithCreator) {
+  if (key.created_by_service_key === null) return { type: 'user' as const, id: key.created_by, email: key.created_by_email };
+  if (key.created_by_external_id !== null) {
+    return { type: 'external_user' as const, id: key.created_by, name: key.created_by_service_key, external_id: key.created_by_external_id, email: key.created_by_external_email };
+  }
+  return { type: 'service_key' as const, id: key.created_by, name: key.created_by_service_key, email: null };
 }

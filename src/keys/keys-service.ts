@@ -156,6 +156,8 @@ export function createKeysService(deps: KeysDeps) {
           meta,
           expires_at: expiresAt,
           created_by: actorId(context),
+          created_by_external_id: context.externalUser?.externalId ?? null,
+          created_by_external_email: context.externalUser?.email ?? null,
         });
         await repo.insertSecret(tx, row);
         await recordManagementEvent(tx, context, {

@@ -51,7 +51,11 @@ export interface EmbedSessionInfo {
 }
 
 /** Who created a key: a person, or a SaaS backend's service key. */
-export type CreatedBy = { type: 'user'; id: string | null; email: string | null } | { type: 'service_key'; id: string; name: string; email: null };
+export type CreatedBy =
+  | { type: 'user'; id: string | null; email: string | null }
+  | { type: 'service_key'; id: string; name: string; email: null }
+  /** The SaaS's own user, in embedded key management, through its service key. */
+  | { type: 'external_user'; id: string; name: string; external_id: string; email: string | null };
 
 /** A key's free-form metadata (a JSON object of at most 4 KB). */
 export type KeyMeta = Record<string, unknown>;

@@ -105,9 +105,11 @@ export function isExpired(key: Pick<ApiKey, 'expires_at' | 'status'>, now = Date
 
 /**
  * Who created the key, as a person reads it: an email, or the service key's name. Embedded, a service key is
- * the SaaS's own backend (`product`): its customers do not know the key's name, and need not.
+ * the SaaS's own backend (`product`): its customers do not know the key's name, and need not. A key made in
+ * embedded key management names the SaaS's user (their email, else the SaaS's id for them).
  */
 export function createdByText(createdBy: ApiKey['created_by'], product?: string): string {
+  if (createdBy.type === 'external_user') return createdBy.email ?? createdBy.external_id;
   if (createdBy.type === 'service_key') return product ?? `service key ${createdBy.name}`;
   return createdBy.email ?? 'unknown';
 }

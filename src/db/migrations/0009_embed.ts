@@ -17,7 +17,8 @@ export async function down(): Promise<void> {
  *   hashes of the code and the token are kept. `ended_at` is set when a second use of the link shows it
  *   travelled further than the browser it was meant for.
  * - the management log names the SaaS's user an embedded session acted for (`actor_external_id`, and
- *   `actor_email` when the SaaS gave one), beside the service key that minted the session.
+ *   `actor_email` when the SaaS gave one), beside the service key that minted the session; so does a key
+ *   that user created (`created_by` stays the service key's id).
  */
 const DDL = `
     create table embed_sessions (
@@ -38,5 +39,7 @@ const DDL = `
       expires_at timestamptz,
       ended_at timestamptz
     );
-    alter table management_events add column actor_external_id text
+    alter table management_events add column actor_external_id text;
+    alter table api_keys add column created_by_external_id text;
+    alter table api_keys add column created_by_external_email text
 `;
