@@ -57,7 +57,7 @@ export function AuditFilterForm({
         )}
       </Field>
       <Field label="Route" error={errors.route} hint="Exact, or a prefix ending in *">
-        {(props) => <input {...props} placeholder="/api/v1/conversations*" value={form.route ?? ''} onChange={(e) => set({ route: e.target.value })} />}
+        {(props) => <input {...props} placeholder="a path, or a prefix*" value={form.route ?? ''} onChange={(e) => set({ route: e.target.value })} />}
       </Field>
       <Field label="Status" error={errors.status} hint="429 or 4xx">
         {(props) => <input {...props} size={5} value={form.status ?? ''} onChange={(e) => set({ status: e.target.value })} />}
