@@ -40,6 +40,8 @@ import { consoleStatic } from './console-static.js';
 import { productRoutes } from './product/product-routes.js';
 import { verifyRoutes } from './verify/verify-routes.js';
 import { gatewaySurface } from './gateway/gateway-plugin.js';
+import { createEmbedSessions } from './embed/embed-sessions.js';
+import { embedRoutes } from './embed/embed-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -146,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now,
   });
   const serviceKeys = createServiceKeys({ db, keyPrefix: config.keyPrefix });
+  const embedSessions = createEmbedSessions({ db, keyPrefix: config.keyPrefix, product: config.product, now });
   const keysRepo = createKeysRepo();
   const keys = createKeysService({
     db,
@@ -202,7 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The management API: one encapsulated context with its own session and workspace checks.
   await app.register(async (management) => {
-    await management.register(sessionPlugin, { accounts, serviceKeys, cookieSecure: config.cookieSecure });
+    await management.register(sessionPlugin, { accounts, serviceKeys, embedSessions, cookieSecure: config.cookieSecure });
     await management.register(workspaceScope, { accounts });
     await management.register(accountsRoutes, { accounts, cookieSecure: config.cookieSecure });
     await management.register(invitationsRoutes, { invitations, cookieSecure: config.cookieSecure });
@@ -212,6 +215,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await management.register(auditRoutes, { db, now, payloadDays: config.auditPayloadDays });
     await management.register(usageRoutes, { db, now });
     await management.register(verifyRoutes, { authenticator, product: config.product, now });
+    await management.register(embedRoutes, { embedSessions, publicUrl: config.publicUrl });
   });
 
   // The protected API: every route behind an API key, its scope declared on the route.
@@ -226,7 +230,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await gatewaySurface(app, { config, db, now, authenticator, auditWriter: audit ? auditWriter : null, metrics });
 
   // The console: the built single-page app at `/`, talking to the management API above.
-  await consoleStatic(app);
+  await consoleStatic(app, { embedOrigins: config.product.embed.allowedOrigins });
 
   return app;
 }

@@ -68,6 +68,13 @@ const envSchema = z.object({
   DEFAULT_CEILING_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   COOKIE_SECURE: z.enum(['true', 'false', 'auto']).default('auto'),
+  /** Where browsers reach Latchkey (embedded pages' links), when it differs from where the SaaS backend calls it. */
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'PUBLIC_URL must be an http(s) URL, such as https://keys.example.com' })
+    .max(2048)
+    .refine((value) => !/[?#]/.test(value), 'PUBLIC_URL must not have a query or a fragment')
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
   GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** An Ed25519 private key (PKCS #8 PEM) that signs Latchkey-Principal instead of the generated one. */
   GATEWAY_SIGNING_KEY: z.string().min(1).max(4096).optional(),
@@ -94,6 +101,8 @@ export interface Config {
   defaultCeilingPerMinute: number;
   sessionTtlHours: number;
   cookieSecure: 'true' | 'false' | 'auto';
+  /** PUBLIC_URL without a trailing slash; undefined: links use the request's own protocol and host. */
+  publicUrl: string | undefined;
   logLevel: string;
   testKeyChangeDelayMs: number;
   /** The gateway's listener (GATEWAY_PORT, else the product file's gateway.port); undefined without a gateway. */
@@ -140,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     defaultCeilingPerMinute: e.DEFAULT_CEILING_PER_MINUTE,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     cookieSecure: e.COOKIE_SECURE,
+    publicUrl: e.PUBLIC_URL,
     logLevel: e.LOG_LEVEL,
     testKeyChangeDelayMs: e.TEST_KEY_CHANGE_DELAY_MS,
     gatewayPort: product.gateway ? (e.GATEWAY_PORT ?? product.gateway.port ?? DEFAULT_GATEWAY_PORT) : undefined,

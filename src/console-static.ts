@@ -10,19 +10,29 @@ export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../dist/console', impo
 /** Paths the console never answers for: an unknown one there is the API's 404, not the app's page. */
 const NOT_CONSOLE = ['/v1', '/api', '/docs', '/openapi.json', '/metrics', '/healthz', '/readyz'];
 
-/** Self only: no inline scripts or styles, no framing (frame-ancestors, as X-Frame-Options did). */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** Self only: no inline scripts or styles; framing as `frameAncestors` says. */
+function csp(frameAncestors: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    `frame-ancestors ${frameAncestors}`,
+  ].join('; ');
+}
+
+/** The console is never framed (as X-Frame-Options: DENY said). */
+const CONSOLE_CSP = csp("'none'");
+
+/** Embedded key management (`/embed…`) lives in the SaaS's own pages: framed by its allowed origins only. */
+function isEmbedPath(url: string): boolean {
+  return url === '/embed' || url.startsWith('/embed/') || url.startsWith('/embed?') || url.startsWith('/embed#');
+}
 
 const NOT_BUILT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Latchkey</title></head>
@@ -38,18 +48,25 @@ function isConsolePath(url: string): boolean {
  * The built console (a single-page app) at `/`: its files, and index.html for any other GET a browser may
  * open directly (/keys/key_…), so that a reload or a shared link lands on the right page.
  */
-export async function consoleStatic(app: FastifyInstance, options: { root?: string } = {}): Promise<void> {
+export async function consoleStatic(app: FastifyInstance, options: { root?: string; embedOrigins?: readonly string[] } = {}): Promise<void> {
   const root = options.root ?? DEFAULT_CONSOLE_DIR;
+  const embedOrigins = options.embedOrigins ?? [];
+  const embedCsp = csp(["'self'", ...embedOrigins].join(' '));
   const indexPath = `${root}/index.html`;
   // Read once: the build does not change under a running server.
   const index = existsSync(indexPath) ? readFileSync(indexPath) : undefined;
   const built = index !== undefined;
   await app.register(async (scope) => {
     scope.addHook('onSend', async (request, reply) => {
-      reply.header('content-security-policy', CSP);
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
-      reply.header('x-frame-options', 'DENY');
+      if (isEmbedPath(request.url)) {
+        // X-Frame-Options cannot name origins, and browsers that know frame-ancestors ignore it anyway.
+        reply.header('content-security-policy', embedCsp);
+      } else {
+        reply.header('content-security-policy', CONSOLE_CSP);
+        reply.header('x-frame-options', 'DENY');
+      }
       // Vite names assets by content hash; everything else (index.html) must be revalidated.
       reply.header('cache-control', request.url.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     });

@@ -4,7 +4,7 @@ import { randomFillSync } from 'node:crypto';
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
 export type IdPrefix =
-  | 'usr' | 'ws' | 'key' | 'sec' | 'ses' | 'mev' | 'req' | 'evt' | 'inv' | 'svk'
+  | 'usr' | 'ws' | 'key' | 'sec' | 'ses' | 'mev' | 'req' | 'evt' | 'inv' | 'svk' | 'emb'
   // The reference product API (src/api).
   | 'conv' | 'trc' | 'cont' | 'tkt' | 'scr' | 'agt' | 'whk' | 'kb' | 'acct' | 'pol';
 

@@ -6,7 +6,7 @@ import { newId } from '../src/ids.js';
 import { connectRedis } from '../src/redis.js';
 import { PERMISSIONS } from '../src/service-keys/permissions.js';
 import { Client, PASSWORD, addUser, describeEachBackend, newTenant, serviceClient, uniqueEmail, type Harness, type Reply } from './harness.js';
-import { BODIES, MANAGEMENT_ROUTES, routeName, urlOf } from './management-routes.js';
+import { bodyFor, MANAGEMENT_ROUTES, urlOf } from './management-routes.js';
 import { inviteAndJoin } from './invite.js';
 import { productionServicesSkipReason, TEST_REDIS_URL } from './services.js';
 
@@ -190,12 +190,12 @@ describeEachBackend('accounts', (harness) => {
     const workspaceRoutes = MANAGEMENT_ROUTES.filter(([, path, need]) => path.includes('{workspace_id}') && need !== 'session');
     assert.ok(workspaceRoutes.length >= 15);
     for (const [method, path] of workspaceRoutes) {
-      const reply = await limited.request(method as 'GET', urlOf(path, theirIds), BODIES[routeName(method, path)]);
+      const reply = await limited.request(method as 'GET', urlOf(path, theirIds), bodyFor(method, path, theirIds));
       assert.equal(reply.status, 404, `${method} ${path}: ${reply.raw}`);
       assert.equal(reply.body.error.code, 'not_found');
       // Their ids under my workspace are just as unknown.
       if (path.includes('{key_id}')) {
-        const mixed = await limited.request(method as 'GET', urlOf(path, { ...theirIds, workspace_id: mine.workspaceId }), BODIES[routeName(method, path)]);
+        const mixed = await limited.request(method as 'GET', urlOf(path, { ...theirIds, workspace_id: mine.workspaceId }), bodyFor(method, path, theirIds));
         assert.equal(mixed.status, 404, `${method} ${path} under my workspace: ${mixed.raw}`);
       }
     }

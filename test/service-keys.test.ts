@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { newId } from '../src/ids.js';
 import { generateSecret, generateServiceSecret } from '../src/keys/key-format.js';
-import { PERMISSIONS } from '../src/service-keys/permissions.js';
+import { PERMISSIONS, type Permission } from '../src/service-keys/permissions.js';
 import { createServiceKeys, SERVICE_KEY_CACHE_MS } from '../src/service-keys/service-keys.js';
-import { BODIES, MANAGEMENT_ROUTES as ROUTES, routeName, urlOf, type Need } from './management-routes.js';
+import { bodyFor, MANAGEMENT_ROUTES as ROUTES, routeName, urlOf, type Need } from './management-routes.js';
 import { Client, createKey, describeEachBackend, newTenant, serviceClient, uniqueEmail, type Harness, type Reply } from './harness.js';
 import { inviteAndJoin } from './invite.js';
 
@@ -34,13 +34,16 @@ async function fixture(h: Harness): Promise<Fixture> {
 const EXPECTED: Record<string, number> = {
   'POST /v1/workspaces': 201,
   'POST /v1/workspaces/{workspace_id}/api-keys': 201,
+  'POST /v1/embed/sessions': 201,
   'DELETE /v1/workspaces/{workspace_id}/members/{user_id}': 204,
   'GET /v1/workspaces/{workspace_id}/audit-events/{event_id}': 404,
 };
 
+/** What a route's body also asks of the key: a session minted for keys:read needs a key that can read keys. */
+const ALSO_NEEDS: Record<string, Permission[]> = { 'POST /v1/embed/sessions': ['keys:read'] };
+
 function call(client: Client, method: string, path: string, f: Fixture): Promise<Reply> {
-  const body = BODIES[routeName(method, path)];
-  return client.request(method as 'GET', urlOf(path, f.ids), body);
+  return client.request(method as 'GET', urlOf(path, f.ids), bodyFor(method, path, f.ids));
 }
 
 describeEachBackend('service keys on the management API', (harness) => {
@@ -61,7 +64,7 @@ describeEachBackend('service keys on the management API', (harness) => {
     assert.deepEqual([...registered.keys()].sort(), [...table.keys()].sort(), 'a management route was added or removed: give it an entry in ROUTES');
     for (const [name, need] of table) assert.equal(registered.get(name), need, `${name} declares another permission than the table`);
     assert.deepEqual(doc.components.securitySchemes.serviceKey, { type: 'http', scheme: 'bearer', description: doc.components.securitySchemes.serviceKey?.['description' as 'type'] });
-    assert.deepEqual(doc.paths['/v1/workspaces/{workspace_id}/api-keys']!.post!.security, [{ serviceKey: ['keys:write'] }, { session: [] }]);
+    assert.deepEqual(doc.paths['/v1/workspaces/{workspace_id}/api-keys']!.post!.security, [{ serviceKey: ['keys:write'] }, { session: [] }, { embedSession: ['keys:write'] }]);
   });
 
   it('every route is usable with a key holding only its permission (no CSRF), and refused naming the permission without it', async () => {
@@ -83,7 +86,7 @@ describeEachBackend('service keys on the management API', (harness) => {
         assert.equal(refused.body.error.param, need, name);
         assert.ok(refused.body.error.message.includes(need), `${name}: the message names ${need}`);
       }
-      const allowed = await serviceClient(h, need === null ? ['keys:verify'] : [need]);
+      const allowed = await serviceClient(h, need === null ? ['keys:verify'] : [need, ...(ALSO_NEEDS[name] ?? [])]);
       const reply = await call(allowed, method, path, f);
       assert.equal(reply.status, EXPECTED[name] ?? 200, `${name} with ${need ?? 'any permission'}: ${reply.raw.slice(0, 300)}`);
     }

@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { bearerToken } from '../auth/bearer.js';
 import { AppError } from '../http/errors.js';
+import type { Capability } from '../embed/capabilities.js';
+import type { EmbedCaller, EmbedSessions } from '../embed/embed-sessions.js';
 import type { Permission } from '../service-keys/permissions.js';
 import type { ServiceKeyCaller, ServiceKeys } from '../service-keys/service-keys.js';
 import type { AccountsService } from './accounts-service.js';
@@ -20,6 +22,8 @@ declare module 'fastify' {
     serviceKey: ServiceKeyCaller | null;
     /** Latchkey-On-Behalf-Of, as a service key sent it. */
     onBehalfOf: string | undefined;
+    /** The embedded key-management session a request came with (Authorization: Bearer {brand}_ems_…), else null. */
+    embed: EmbedCaller | null;
   }
   interface FastifyContextConfig {
     /**
@@ -29,12 +33,18 @@ declare module 'fastify' {
     permission?: Permission | null;
     /** Only a service key may call the route (verify); a session is refused. */
     serviceKeyOnly?: boolean;
+    /**
+     * What an embedded session needs to call this route: a capability, or `null` for any embedded session.
+     * Left out, embedded sessions are refused (members, workspaces, service-key routes).
+     */
+    capability?: Capability | null;
   }
 }
 
 export interface SessionOptions {
   accounts: Pick<AccountsService, 'resolveSession'>;
   serviceKeys: Pick<ServiceKeys, 'resolve'>;
+  embedSessions: Pick<EmbedSessions, 'looksLikeSession' | 'resolve'>;
   cookieSecure: 'true' | 'false' | 'auto';
 }
 
@@ -44,7 +54,10 @@ export interface SessionOptions {
  * - a person: the session cookie; every request that changes something carries the session's CSRF token
  *   in X-CSRF-Token;
  * - a SaaS backend: `Authorization: Bearer {brand}_svc_…`, no cookie and no CSRF (a browser never sends
- *   it by itself); the route's `config.permission` says what the key needs.
+ *   it by itself); the route's `config.permission` says what the key needs;
+ * - the SaaS's user in an embedded page: `Authorization: Bearer {brand}_ems_…`, the token the page got for
+ *   its single-use link; the route's `config.capability` says what the session needs, and the session's
+ *   workspace is the only one it reaches (workspace-scope.ts).
  * Routes marked `config.public` (setup, login) run without either; a service key is refused there too,
  * as on every route that declares no permission: those are a person's.
  */
@@ -53,10 +66,15 @@ async function sessionPlugin(app: FastifyInstance, options: SessionOptions): Pro
   app.decorateRequest('session', null);
   app.decorateRequest('serviceKey', null);
   app.decorateRequest('onBehalfOf', undefined);
+  app.decorateRequest('embed', null);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const config = request.routeOptions.config;
-    if (request.headers.authorization !== undefined) return serviceKeyCall(request, config, options.serviceKeys);
+    if (request.headers.authorization !== undefined) {
+      const token = bearerToken(request.headers.authorization);
+      if (token !== null && options.embedSessions.looksLikeSession(token)) return embedCall(request, token, config, options.embedSessions);
+      return serviceKeyCall(request, token, config, options.serviceKeys);
+    }
     if (config.serviceKeyOnly) throw new AppError('not_authenticated', 'Send a service key as Authorization: Bearer <service key>.');
     const token = request.cookies[SESSION_COOKIE];
     const session = token ? await options.accounts.resolveSession(token) : null;
@@ -69,8 +87,26 @@ async function sessionPlugin(app: FastifyInstance, options: SessionOptions): Pro
   });
 }
 
-async function serviceKeyCall(request: FastifyRequest, config: FastifyRequest['routeOptions']['config'], serviceKeys: SessionOptions['serviceKeys']): Promise<void> {
-  const token = bearerToken(request.headers.authorization);
+async function embedCall(request: FastifyRequest, token: string, config: FastifyRequest['routeOptions']['config'], embedSessions: SessionOptions['embedSessions']): Promise<void> {
+  const embed = await embedSessions.resolve(token);
+  if (!embed) {
+    throw new AppError('embed_session_invalid', 'This key management session has ended. Open key management again from the product you came from.', {
+      headers: { 'WWW-Authenticate': 'Bearer realm="latchkey-embed", error="invalid_token"' },
+    });
+  }
+  request.embed = embed;
+  const capability = config.capability;
+  if (capability === undefined || config.serviceKeyOnly) {
+    throw new AppError('insufficient_permission', `${request.method} ${request.routeOptions.url ?? request.url} is not part of embedded key management.`);
+  }
+  if (capability !== null && !embed.capabilities.has(capability)) {
+    throw new AppError('insufficient_permission', `This session was not given the ${capability} capability, which ${request.method} ${request.routeOptions.url} needs.`, {
+      param: capability,
+    });
+  }
+}
+
+async function serviceKeyCall(request: FastifyRequest, token: string | null, config: FastifyRequest['routeOptions']['config'], serviceKeys: SessionOptions['serviceKeys']): Promise<void> {
   const serviceKey = token === null ? null : await serviceKeys.resolve(token);
   if (!serviceKey) {
     throw new AppError('invalid_service_key', 'The service key is not valid: send Authorization: Bearer <service key> with a key from `latchkey create-service-key`, copied whole.', {

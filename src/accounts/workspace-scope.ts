@@ -13,8 +13,8 @@ declare module 'fastify' {
 }
 
 /**
- * Every route under /v1/workspaces/{workspace_id} is for the workspace's Owners and Admins, and for service
- * keys whose limit includes it: one check here, before validation, so a Member gets 403 and a stranger
+ * Every route under /v1/workspaces/{workspace_id} is for the workspace's Owners and Admins, for service
+ * keys whose limit includes it, and for the embedded sessions minted for it: one check here, before validation, so a Member gets 403 and a stranger
  * 404 whatever they send.
  */
 async function workspaceScope(app: FastifyInstance, options: { accounts: Pick<AccountsService, 'requireRole' | 'workspaceExists'> }): Promise<void> {
@@ -32,6 +32,11 @@ async function workspaceScope(app: FastifyInstance, options: { accounts: Pick<Ac
  * as unknown to it as to a stranger: 404.
  */
 async function roleIn(request: FastifyRequest, workspaceId: string, accounts: Pick<AccountsService, 'requireRole' | 'workspaceExists'>): Promise<Role> {
+  // An embedded session reaches its own workspace only, as an Admin would, within its capabilities.
+  if (request.embed) {
+    if (request.embed.workspaceId !== workspaceId) throw notFound('workspace');
+    return 'admin';
+  }
   const serviceKey = request.serviceKey;
   if (!serviceKey) return accounts.requireRole(workspaceId.slice(0, 64), requireSession(request).user.id);
   if ((serviceKey.workspaceIds && !serviceKey.workspaceIds.has(workspaceId)) || !(await accounts.workspaceExists(workspaceId))) {

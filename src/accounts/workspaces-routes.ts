@@ -8,7 +8,7 @@ import type { WorkspaceCaller, WorkspacesService } from './workspaces-service.js
 import { requireWorkspace } from './workspace-scope.js';
 
 /** The SaaS's own id for its customer: opaque text, matched exactly (no trimming, no case folding). */
-const externalId = text(200)
+export const externalId = text(200)
   .pipe(z.string().min(1, 'external_id must not be empty.'))
   .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), { message: 'must not contain control characters (tabs and line breaks included)' })
   .refine((value) => !holdsKey(value), { message: 'must not hold an API or service key' });

@@ -45,9 +45,15 @@ export function presentManagementEvent(row: ManagementEventRow) {
   };
 }
 
-/** A person (by id and email), a service key (by id), or null for the operator's CLI. */
+/**
+ * A person (by id and email), the SaaS's own user in an embedded session (by the SaaS's id, through the
+ * service key that minted the session), a service key (by id), or null for the operator's CLI.
+ */
 function presentActor(row: ManagementEventRow) {
   if (row.actor_user_id !== null) return { type: 'user' as const, id: row.actor_user_id, email: row.actor_email };
+  if (row.actor_external_id !== null) {
+    return { type: 'external_user' as const, external_id: row.actor_external_id, email: row.actor_email, service_key_id: row.actor_service_key_id };
+  }
   if (row.actor_service_key_id !== null) return { type: 'service_key' as const, id: row.actor_service_key_id, email: null };
   return null;
 }

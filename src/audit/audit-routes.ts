@@ -18,13 +18,13 @@ export interface AuditRoutesOptions {
 export const auditRoutes: FastifyPluginAsyncZod<AuditRoutesOptions> = async (app, { db, now, payloadDays }) => {
   const audit = createAuditSearchService({ db, repo: createAuditSearchRepo(), now, payloadDays });
 
-  app.get('/v1/workspaces/:workspace_id/audit-events', { config: { permission: 'audit:read' }, schema: { params: workspaceParams, querystring: searchQuery } }, async (request) => {
+  app.get('/v1/workspaces/:workspace_id/audit-events', { config: { permission: 'audit:read', capability: 'audit:read' }, schema: { params: workspaceParams, querystring: searchQuery } }, async (request) => {
     const { limit, cursor, ...filters } = request.query;
     return audit.searchEvents(requireWorkspace(request).id, eventFilterOf(filters), { limit, cursor });
   });
 
   // A static segment: Fastify matches it before the `:event_id` route below.
-  app.get('/v1/workspaces/:workspace_id/audit-events/export', { config: { permission: 'audit:read' }, schema: { params: workspaceParams, querystring: exportQuery } }, async (request, reply) => {
+  app.get('/v1/workspaces/:workspace_id/audit-events/export', { config: { permission: 'audit:read', capability: 'audit:read' }, schema: { params: workspaceParams, querystring: exportQuery } }, async (request, reply) => {
     const { format, max_rows: maxRows, ...filters } = request.query;
     const workspaceId = requireWorkspace(request).id;
     const batches = await audit.exportEvents(workspaceId, eventFilterOf(filters), { maxRows });
@@ -40,7 +40,7 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRoutesOptions> = async (app
 
   app.get(
     '/v1/workspaces/:workspace_id/audit-events/:event_id',
-    { config: { permission: 'audit:read' }, schema: { params: workspaceParams.extend({ event_id: pathId }) } },
+    { config: { permission: 'audit:read', capability: 'audit:read' }, schema: { params: workspaceParams.extend({ event_id: pathId }) } },
     async (request) => audit.getEvent(requireWorkspace(request).id, request.params.event_id),
   );
 

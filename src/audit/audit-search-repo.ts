@@ -146,6 +146,7 @@ export function createAuditSearchRepo() {
           'actor_user_id',
           'actor_email',
           'actor_service_key_id',
+          'actor_external_id',
           'on_behalf_of',
           'target_type',
           'target_id',

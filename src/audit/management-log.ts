@@ -11,6 +11,9 @@ export interface ActionContext {
   serviceKey?: { id: string; name: string };
   /** Latchkey-On-Behalf-Of: the SaaS's own user who asked the service key to act. */
   onBehalfOf?: string | undefined;
+  /** The SaaS's own user an embedded session acts for, through the service key that minted it. */
+  externalUser?: { externalId: string; email: string | null };
+  embedSessionId?: string;
   sourceIp: string;
   userAgent: string | undefined;
   requestId: string;
@@ -35,12 +38,15 @@ export type ManagementAction =
   | 'api_key.secret_revoke'
   | 'api_key.revoke'
   | 'workspace.ceiling_change'
-  | 'workspace.demo_data';
+  | 'workspace.demo_data'
+  | 'embed.link_created'
+  | 'embed.session_started'
+  | 'embed.link_reused';
 
 export interface ManagementEventInput {
   workspaceId: string | null;
   action: ManagementAction;
-  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation'; id: string };
+  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation' | 'embed_session'; id: string };
   /** What changed, by name; never a secret, a password or a hash of either. */
   details?: Record<string, unknown>;
 }
@@ -53,7 +59,8 @@ export async function recordManagementEvent(ex: Executor, context: ActionContext
       id: newId('mev'),
       workspace_id: event.workspaceId,
       actor_user_id: context.actor?.id ?? null,
-      actor_email: context.actor?.email ?? null,
+      actor_email: context.actor?.email ?? context.externalUser?.email ?? null,
+      actor_external_id: context.actor ? null : (context.externalUser?.externalId ?? null),
       actor_service_key_id: context.actor ? null : (context.serviceKey?.id ?? null),
       // Text the SaaS sends about its own user: stored like the user agent, with anything key-shaped masked.
       on_behalf_of: context.actor || !context.serviceKey || context.onBehalfOf === undefined ? null : redactSecrets(context.onBehalfOf),
@@ -63,7 +70,11 @@ export async function recordManagementEvent(ex: Executor, context: ActionContext
       source_ip: context.sourceIp,
       user_agent: context.userAgent === undefined ? null : redactSecrets(context.userAgent).slice(0, 512),
       request_id: context.requestId,
-      details: JSON.stringify({ ...event.details, ...(context.viaKey ? { via_api_key: context.viaKey } : {}) }),
+      details: JSON.stringify({
+        ...event.details,
+        ...(context.viaKey ? { via_api_key: context.viaKey } : {}),
+        ...(context.embedSessionId ? { embed_session_id: context.embedSessionId } : {}),
+      }),
     })
     .execute();
 }

@@ -28,13 +28,13 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (app
 
   app.get(
     '/v1/workspaces/:workspace_id/api-keys/:key_id/usage',
-    { config: { permission: 'audit:read' }, schema: { params: workspaceParams.extend({ key_id: pathId }), querystring: usageQuery } },
+    { config: { permission: 'audit:read', capability: 'usage:read' }, schema: { params: workspaceParams.extend({ key_id: pathId }), querystring: usageQuery } },
     async (request) => usage.usage(requireWorkspace(request).id, request.params.key_id, request.query.days),
   );
 
   app.get(
     '/v1/workspaces/:workspace_id/anomalies',
-    { config: { permission: 'audit:read' }, schema: { params: workspaceParams, querystring: anomaliesQuery } },
+    { config: { permission: 'audit:read', capability: 'usage:read' }, schema: { params: workspaceParams, querystring: anomaliesQuery } },
     async (request) => usage.anomalies(requireWorkspace(request).id, request.query),
   );
 };

@@ -8,6 +8,7 @@ import * as auditUnattributed from './migrations/0005_audit_unattributed.js';
 import * as invitations from './migrations/0006_invitations.js';
 import * as yourOwnApi from './migrations/0007_your_own_api.js';
 import * as gateway from './migrations/0008_gateway.js';
+import * as embed from './migrations/0009_embed.js';
 
 /** Migrations are listed here, not read from disk, so the built and the source trees run the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006_invitations': invitations,
   '0007_your_own_api': yourOwnApi,
   '0008_gateway': gateway,
+  '0009_embed': embed,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

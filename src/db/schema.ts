@@ -107,6 +107,8 @@ export interface ManagementEventsTable {
   actor_service_key_id: ColumnType<string | null, string | null | undefined, never>;
   /** The Latchkey-On-Behalf-Of text a service key sent: the SaaS's own user who asked. */
   on_behalf_of: ColumnType<string | null, string | null | undefined, never>;
+  /** The SaaS's own user an embedded session acted for (then actor_service_key_id is the key that minted it). */
+  actor_external_id: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
 }
 
@@ -216,6 +218,29 @@ export interface GatewaySigningKeysTable {
   retired_at: Date | null;
 }
 
+/** A link, then a session, of embedded key management (src/embed/embed-sessions.ts). */
+export interface EmbedSessionsTable {
+  id: string;
+  workspace_id: string;
+  service_key_id: string;
+  user_external_id: string;
+  user_email: string | null;
+  user_name: string | null;
+  capabilities: string[];
+  return_url: string | null;
+  session_ttl_seconds: number;
+  /** SHA-256 of the link's code; the link works once, until code_expires_at. */
+  code_hash: string;
+  code_expires_at: Date;
+  created_at: CreatedAt;
+  exchanged_at: Date | null;
+  /** SHA-256 of the session's bearer token, from the exchange on. */
+  token_hash: string | null;
+  expires_at: Date | null;
+  /** Set when the link was used a second time: the session it opened ends with it. */
+  ended_at: Date | null;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: Generated<Date>;
@@ -237,6 +262,7 @@ export interface Database {
   audit_ip_daily: AuditIpDailyTable;
   audit_unattributed: AuditUnattributedTable;
   gateway_signing_keys: GatewaySigningKeysTable;
+  embed_sessions: EmbedSessionsTable;
   api_records: ApiRecordsTable;
 }
 

@@ -26,9 +26,12 @@ export function requireSession(request: FastifyRequest): SessionUser {
 
 /** Who is acting and from where, for the management log. `request.ip` already honours TRUST_PROXY. */
 export function actionContext(request: FastifyRequest): ActionContext {
+  const embed = request.embed;
   return {
     actor: request.session?.user ?? null,
     ...(request.serviceKey ? { serviceKey: { id: request.serviceKey.id, name: request.serviceKey.name }, onBehalfOf: request.onBehalfOf } : {}),
+    // An embedded session acts for the SaaS's user, through the service key that minted it.
+    ...(embed ? { serviceKey: embed.serviceKey, externalUser: { externalId: embed.user.externalId, email: embed.user.email }, embedSessionId: embed.id } : {}),
     sourceIp: request.ip,
     userAgent: request.headers['user-agent'],
     requestId: request.id,
@@ -37,9 +40,8 @@ export function actionContext(request: FastifyRequest): ActionContext {
 
 /** The context of a route both people and service keys call: one of them is the actor. */
 export function callerContext(request: FastifyRequest): ActorContext {
-  if (request.serviceKey) {
-    return { ...actionContext(request), actor: null, serviceKey: { id: request.serviceKey.id, name: request.serviceKey.name } };
-  }
+  const serviceKey = request.serviceKey ?? request.embed?.serviceKey;
+  if (serviceKey) return { ...actionContext(request), actor: null, serviceKey: { id: serviceKey.id, name: serviceKey.name } };
   return signedInContext(request);
 }
 

@@ -11,6 +11,8 @@ export const ERRORS = {
   not_authenticated: { status: 401, type: 'authentication_error' },
   invalid_service_key: { status: 401, type: 'authentication_error' },
   invalid_credentials: { status: 401, type: 'authentication_error' },
+  // An embedded key-management session that is unknown, expired, ended, or whose service key was revoked.
+  embed_session_invalid: { status: 401, type: 'authentication_error' },
   ip_not_allowed: { status: 403, type: 'permission_error' },
   insufficient_scope: { status: 403, type: 'permission_error' },
   insufficient_role: { status: 403, type: 'permission_error' },
@@ -21,10 +23,15 @@ export const ERRORS = {
   not_found: { status: 404, type: 'not_found_error' },
   // The gateway: no route of the product file matches the method and path.
   route_not_found: { status: 404, type: 'not_found_error' },
+  // An embedded key-management link's code that was never issued.
+  embed_link_not_found: { status: 404, type: 'not_found_error' },
   already_set_up: { status: 409, type: 'conflict_error' },
   conflict: { status: 409, type: 'conflict_error' },
   // `workspace_id`: the workspace that holds the external id.
   external_id_taken: { status: 409, type: 'conflict_error', fields: ['workspace_id'] },
+  // An embedded key-management link past its 5 minutes, or used once already.
+  embed_link_expired: { status: 410, type: 'invalid_request_error' },
+  embed_link_used: { status: 410, type: 'invalid_request_error' },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   // The request line and headers together are over Node's 16 KiB (a very long URL or query, a huge header).

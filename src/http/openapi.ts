@@ -96,21 +96,25 @@ type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
 const MANAGEMENT_SECURITY = {
   serviceKey: { type: 'http', scheme: 'bearer', description: 'A service key ({brand}_svc_…), for the management API (/v1)' },
   session: { type: 'apiKey', in: 'cookie', name: 'latchkey_session', description: 'A console session; changes also send X-CSRF-Token' },
+  embedSession: { type: 'http', scheme: 'bearer', description: 'An embedded key-management session ({brand}_ems_…), from POST /v1/embed/exchange' },
 } as const;
 
 /**
  * The management API (`/v1/…`), for a SaaS backend's typed client: each operation says how it may be
  * called. With a service key (`Authorization: Bearer {brand}_svc_…`) holding `x-required-permission`
  * (null: any service key); with a person's session cookie (and X-CSRF-Token on changes); `x-session-only`
- * marks the routes a service key can never call (setup, login, invitations).
+ * marks the routes a service key can never call (setup, login, invitations); `x-embed-capability` what an
+ * embedded session needs (null: any; absent: embedded sessions are refused).
  */
 function managementOperation(document: TransformInput) {
-  const config = document.route.config as { permission?: string | null; public?: boolean; serviceKeyOnly?: boolean } | undefined;
+  const config = document.route.config as { permission?: string | null; capability?: string | null; public?: boolean; serviceKeyOnly?: boolean } | undefined;
   const transformed = jsonSchemaTransform(document);
   const permission = config?.permission;
+  const capability = config?.capability;
   const security: Array<Record<string, string[]>> = [];
   if (permission !== undefined) security.push({ serviceKey: permission === null ? [] : [permission] });
   if (!config?.serviceKeyOnly && !config?.public) security.push({ session: [] });
+  if (capability !== undefined && !config?.public) security.push({ embedSession: capability === null ? [] : [capability] });
   const needs =
     permission === undefined ? 'For people signed in to the console only: a service key is refused.' : permission === null ? 'Any service key may call it.' : `A service key needs the \`${permission}\` permission.`;
   return {
@@ -120,6 +124,7 @@ function managementOperation(document: TransformInput) {
       description: [(transformed.schema as { description?: string } | undefined)?.description, needs].filter(Boolean).join('\n\n'),
       security: config?.public ? [] : security,
       ...(permission === undefined ? { 'x-session-only': true } : { 'x-required-permission': permission }),
+      ...(capability === undefined ? {} : { 'x-embed-capability': capability }),
     } as unknown as FastifySchema,
   };
 }

@@ -131,16 +131,22 @@ export function hashSecret(secret: string): string {
   return hash('sha256', secret, 'hex');
 }
 
-/** A service key's secret, `{brand}_svc_{random}{checksum}`: the same random and checksum rules as API keys. */
-export function generateServiceSecret(brand: string): string {
-  return withChecksum(`${brand}_svc_${randomBase62(RANDOM_LENGTH)}`);
+/**
+ * The management API's bearer secrets other than API keys, `{brand}_{kind}_{random}{checksum}` with the same
+ * random and checksum rules: `svc` a service key (the SaaS backend's), `ems` an embedded session (a browser's).
+ */
+export type ManagementSecretKind = 'svc' | 'ems';
+
+/** A service key's (or an embedded session's) secret. */
+export function generateServiceSecret(brand: string, kind: ManagementSecretKind = 'svc'): string {
+  return withChecksum(`${brand}_${kind}_${randomBase62(RANDOM_LENGTH)}`);
 }
 
-/** Whether `secret` has the shape, brand and checksum of one of our service keys; storage is not touched. */
-export function isWellFormedServiceSecret(secret: string, brand: string): boolean {
-  const randomAt = brand.length + 5;
+/** Whether `secret` has the shape, brand and checksum of one of our service keys (or sessions); storage is not touched. */
+export function isWellFormedServiceSecret(secret: string, brand: string, kind: ManagementSecretKind = 'svc'): boolean {
+  const randomAt = brand.length + 2 + kind.length;
   const sumAt = randomAt + RANDOM_LENGTH;
-  if (secret.length !== sumAt + CHECKSUM_LENGTH || !secret.startsWith(`${brand}_svc_`) || !BRAND.test(brand)) return false;
+  if (secret.length !== sumAt + CHECKSUM_LENGTH || !secret.startsWith(`${brand}_${kind}_`) || !BRAND.test(brand)) return false;
   for (let i = randomAt; i < sumAt; i++) {
     const code = secret.charCodeAt(i);
     if (code > 127 || BASE62_CODES[code] === 0) return false;
@@ -149,4 +155,4 @@ export function isWellFormedServiceSecret(secret: string, brand: string): boolea
 }
 
 /** Matches anything shaped like one of our keys (API or service), whatever the brand; used to redact and to scan. */
-export const KEY_PATTERN = new RegExp(`\\b[a-z][a-z0-9]{0,11}_(?:live|test|svc)_[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}\\b`, 'g');
+export const KEY_PATTERN = new RegExp(`\\b[a-z][a-z0-9]{0,11}_(?:live|test|svc|ems)_[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}\\b`, 'g');

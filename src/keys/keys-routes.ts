@@ -41,31 +41,31 @@ const updateBody = z.strictObject({
 export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (app, { keys }) => {
   app.get(
     '/v1/workspaces/:workspace_id/api-keys',
-    { config: { permission: 'keys:read' }, schema: { params: workspaceParams, querystring: pageQuery.extend({ status: z.enum(['active', 'revoked', 'all']).default('active') }) } },
+    { config: { permission: 'keys:read', capability: 'keys:read' }, schema: { params: workspaceParams, querystring: pageQuery.extend({ status: z.enum(['active', 'revoked', 'all']).default('active') }) } },
     async (request) => keys.list(requireWorkspace(request).id, request.query),
   );
 
-  app.post('/v1/workspaces/:workspace_id/api-keys', { config: { permission: 'keys:write' }, schema: { params: workspaceParams, body: createBody } }, async (request, reply) => {
+  app.post('/v1/workspaces/:workspace_id/api-keys', { config: { permission: 'keys:write', capability: 'keys:write' }, schema: { params: workspaceParams, body: createBody } }, async (request, reply) => {
     const created = await keys.create(requireWorkspace(request).id, request.body, callerContext(request));
     return reply.code(201).send(created);
   });
 
-  app.get('/v1/workspaces/:workspace_id/api-keys/:key_id', { config: { permission: 'keys:read' }, schema: { params: keyParams } }, async (request) =>
+  app.get('/v1/workspaces/:workspace_id/api-keys/:key_id', { config: { permission: 'keys:read', capability: 'keys:read' }, schema: { params: keyParams } }, async (request) =>
     keys.get(requireWorkspace(request).id, request.params.key_id),
   );
 
-  app.patch('/v1/workspaces/:workspace_id/api-keys/:key_id', { config: { permission: 'keys:write' }, schema: { params: keyParams, body: updateBody } }, async (request) =>
+  app.patch('/v1/workspaces/:workspace_id/api-keys/:key_id', { config: { permission: 'keys:write', capability: 'keys:write' }, schema: { params: keyParams, body: updateBody } }, async (request) =>
     keys.update(requireWorkspace(request).id, request.params.key_id, request.body, callerContext(request)),
   );
 
-  app.delete('/v1/workspaces/:workspace_id/api-keys/:key_id', { config: { permission: 'keys:write' }, schema: { params: keyParams } }, async (request) =>
+  app.delete('/v1/workspaces/:workspace_id/api-keys/:key_id', { config: { permission: 'keys:write', capability: 'keys:revoke' }, schema: { params: keyParams } }, async (request) =>
     keys.revoke(requireWorkspace(request).id, request.params.key_id, callerContext(request)),
   );
 
   app.post(
     '/v1/workspaces/:workspace_id/api-keys/:key_id/rotate',
     {
-      config: { permission: 'keys:write' },
+      config: { permission: 'keys:write', capability: 'keys:rotate' },
       schema: {
         params: keyParams,
         // No body at all is the common case: rotate with the default overlap.
@@ -80,7 +80,7 @@ export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (a
 
   app.post(
     '/v1/workspaces/:workspace_id/api-keys/:key_id/secrets/:secret_id/revoke',
-    { config: { permission: 'keys:write' }, schema: { params: keyParams.extend({ secret_id: pathId }) } },
+    { config: { permission: 'keys:write', capability: 'keys:revoke' }, schema: { params: keyParams.extend({ secret_id: pathId }) } },
     async (request) =>
       keys.revokeSecret(requireWorkspace(request).id, request.params.key_id, request.params.secret_id, callerContext(request)),
   );

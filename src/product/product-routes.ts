@@ -16,6 +16,6 @@ export const productRoutes: FastifyPluginAsyncZod<{ product: Product }> = async 
   };
   const about = { object: 'product' as const, name: product.name, accent_color: product.accentColor ?? null };
 
-  app.get('/v1/scopes', { config: { permission: null } }, async () => catalog);
-  app.get('/v1/product', { config: { public: true, permission: null } }, async () => about);
+  app.get('/v1/scopes', { config: { permission: null, capability: null } }, async () => catalog);
+  app.get('/v1/product', { config: { public: true, permission: null, capability: null } }, async () => about);
 };

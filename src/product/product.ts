@@ -63,7 +63,20 @@ export const productFileSchema = z
       .optional(),
     scopes: z.array(scopeEntry).min(1, 'scopes must list at least one scope').max(MAX_SCOPES).describe('The catalog keys may be granted'),
     gateway: gateway.optional(),
-    embed: z.strictObject({ allowed_origins: z.array(z.url({ protocol: /^https?$/ })).max(50).default([]) }).optional(),
+    embed: z
+      .strictObject({
+        allowed_origins: z
+          .array(
+            z
+              .url({ protocol: /^https?$/ })
+              .refine((value) => `${new URL(value).origin}/` === new URL(value).href, 'an allowed origin is scheme://host[:port], with no path, query or fragment')
+              .transform((value) => new URL(value).origin),
+          )
+          .max(50)
+          .default([])
+          .describe('Pages allowed to frame the embedded key management (CSP frame-ancestors)'),
+      })
+      .optional(),
   })
   .superRefine((product, ctx) => {
     const seen = new Map<string, number>();

@@ -1539,6 +1539,164 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/embed/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description For people signed in to the console only: a service key is refused. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/embed/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description For people signed in to the console only: a service key is refused. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            capabilities: ("keys:read" | "keys:write" | "keys:rotate" | "keys:revoke" | "usage:read" | "audit:read")[];
+                            expires_at: string | null;
+                            id: string;
+                            /** @enum {string} */
+                            object: "embed_session";
+                            product: {
+                                accent_color: string | null;
+                                name: string;
+                            };
+                            return_url: string | null;
+                            user: {
+                                email: string | null;
+                                external_id: string;
+                                name: string | null;
+                            };
+                            workspace: {
+                                external_id: string | null;
+                                id: string;
+                                name: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/embed/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A service key needs the `embed:create` permission. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        capabilities: ("keys:read" | "keys:write" | "keys:rotate" | "keys:revoke" | "usage:read" | "audit:read")[];
+                        /** Format: uri */
+                        return_url?: string;
+                        /** @default 3600 */
+                        session_ttl_seconds?: number;
+                        user: {
+                            email?: string;
+                            external_id: string;
+                            name?: string;
+                        };
+                        workspace_id: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            capabilities: ("keys:read" | "keys:write" | "keys:rotate" | "keys:revoke" | "usage:read" | "audit:read")[];
+                            expires_at: string;
+                            id: string;
+                            /** @enum {string} */
+                            object: "embed_link";
+                            session_ttl_seconds: number;
+                            url: string;
+                            workspace_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/invitations/{token}": {
         parameters: {
             query?: never;
