@@ -137,15 +137,19 @@ export function apiAccessPage(user: User, keys: KeyManagement, invoicesApiUrl: s
     'api-access',
     'API access',
     html`<section class="card intro">
-  <h2>API access</h2>
-  <p>API keys let your own systems call the ${PRODUCT} API for ${user.account.name}: sync invoices to your ERP, record payments, build reports.
-  Keys belong to the company account, so everyone on your team sees the same keys.</p>
-  <div class="endpoint">
-    <span class="label">API base URL</span>
-    <code>${invoicesApiUrl}</code>
+  <div>
+    <h2>API access</h2>
+    <p>API keys let your own systems call the ${PRODUCT} API for ${user.account.name}: sync invoices to your ERP, record payments, build reports.
+    Keys belong to the company account, so everyone on your team sees the same keys.</p>
+    ${user.role === 'viewer' ? html`<p class="notice">You have read-only access: you can see the keys and their usage. Ask an admin to create, rotate or revoke keys.</p>` : ''}
   </div>
-  <pre class="example"><code>${example}</code></pre>
-  ${user.role === 'viewer' ? html`<p class="notice">You have read-only access: you can see the keys and their usage. Ask an admin to create, rotate or revoke keys.</p>` : ''}
+  <div class="intro-api">
+    <div class="endpoint">
+      <span class="label">API base URL</span>
+      <code>${invoicesApiUrl}</code>
+    </div>
+    <pre class="example"><code>${example}</code></pre>
+  </div>
 </section>
 <section class="keys" aria-labelledby="keys-heading">
   <div class="keys-head">
