@@ -7,20 +7,6 @@ export interface EmbedLink {
   expires_at: string;
 }
 
-interface EmbedRequest {
-  workspace_id: string;
-  user: { external_id: string; email?: string; name?: string };
-  capabilities: string[];
-  return_url?: string;
-  session_ttl_seconds?: number;
-}
-
-/** POST /v1/embed/sessions, typed by hand until the SDK's generated types list the route. */
-type MintRoute = (
-  path: '/v1/embed/sessions',
-  init: { body: EmbedRequest; headers: Record<string, string> },
-) => Promise<{ data?: EmbedLink; error?: unknown; response: Response }>;
-
 /** Why no link could be made; `code` is Latchkey's error code (or ours when it could not be reached). */
 export class MintError extends Error {
   constructor(
@@ -87,8 +73,7 @@ export function createEmbedMinter(options: EmbedMinterOptions) {
       try {
         const workspaceId = await workspaceOf(user.account, headers);
         workspaceIds.set(user.account.id, workspaceId);
-        const post = latchkey.POST as unknown as MintRoute;
-        const answer = await post('/v1/embed/sessions', {
+        const answer = await latchkey.POST('/v1/embed/sessions', {
           body: {
             workspace_id: workspaceId,
             user: { external_id: user.id, email: user.email, name: user.name },
