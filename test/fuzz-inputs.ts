@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { API_ROUTES } from '../src/api/resources.js';
+import { CAPABILITIES } from '../src/embed/capabilities.js';
 import { newId } from '../src/ids.js';
 import { BASE62, withChecksum } from '../src/keys/key-format.js';
 import { REFERENCE_PRODUCT } from '../src/product/product.js';
@@ -365,8 +366,22 @@ export function arbitraries(t: FuzzTargets) {
     },
     { requiredKeys: [] },
   );
+  // Embedded key management: a link minted by the service key, and codes a browser might send to exchange.
+  const mintFields = fc.record(
+    {
+      workspace_id: maybe(fc.oneof(fc.constant(t.workspaceId), text, junk)),
+      user: maybe(fc.oneof(fc.record({ external_id: maybe(fc.oneof(text, junk)), email: maybe(emailField), name: maybe(fc.oneof(text, junk)) }, { requiredKeys: [] }), junk)),
+      capabilities: maybe(fc.oneof(fc.array(fc.oneof(fc.constantFrom(...CAPABILITIES), text), { maxLength: 8 }), junk)),
+      return_url: maybe(fc.oneof(fc.webUrl(), text, junk)),
+      session_ttl_seconds: maybe(fc.oneof(fc.integer({ min: 0, max: 40_000 }), limitValue)),
+      extra: maybe(junk),
+    },
+    { requiredKeys: [] },
+  );
   const management = fc.oneof(
     fc.tuple(fc.constant('POST'), fc.constant('/v1/keys/verify'), body(verifyFields)),
+    fc.tuple(fc.constant('POST'), fc.constant('/v1/embed/sessions'), body(mintFields)),
+    fc.tuple(fc.constant('POST'), fc.constant('/v1/embed/exchange'), body(fc.record({ code: maybe(fc.oneof(text, junk)), extra: maybe(junk) }, { requiredKeys: [] }))),
     fc.tuple(fc.constant('POST'), fc.constant(`${ws}/api-keys`), body(keyFields)),
     fc.tuple(fc.constant('PATCH'), keyId.map((k) => `${ws}/api-keys/${k}`), body(keyFields)),
     fc.tuple(fc.constant('POST'), keyId.map((k) => `${ws}/api-keys/${k}/rotate`), fc.oneof(body(fc.record({ overlap_seconds: maybe(fc.oneof(fc.integer({ min: 0, max: 604_800 }), limitValue)) }, { requiredKeys: [] })), fc.constant(''))),
@@ -384,7 +399,7 @@ export function arbitraries(t: FuzzTargets) {
     method,
     url,
     headers: {
-      ...((asService && (url === ws || url === '/v1/workspaces')) || url === '/v1/keys/verify' ? { authorization: `Bearer ${t.serviceSecret}` } : { cookie: t.cookie, 'x-csrf-token': token }),
+      ...((asService && (url === ws || url === '/v1/workspaces')) || url === '/v1/keys/verify' || url === '/v1/embed/sessions' ? { authorization: `Bearer ${t.serviceSecret}` } : { cookie: t.cookie, 'x-csrf-token': token }),
       ...(payload && type ? { 'content-type': type } : {}),
     },
     ...(payload ? { payload } : {}),

@@ -284,7 +284,7 @@ async function setUpTenant(h: Harness): Promise<FuzzTargets> {
     recordIds,
     cookie: fuzzClient.cookie ?? '',
     csrf: fuzzClient.csrf ?? '',
-    serviceSecret: (await serviceClient(h, ['workspaces:read', 'workspaces:write', 'keys:verify'])).secret,
+    serviceSecret: (await serviceClient(h, ['workspaces:read', 'workspaces:write', 'keys:verify', 'keys:read', 'embed:create'])).secret,
     ips,
   };
 }
