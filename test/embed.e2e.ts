@@ -187,7 +187,8 @@ describeOrSkip("embedded key management in a SaaS's own settings page (examples/
     // The key's audit, in the frame: the calls, the refused one among them (written a moment after each call).
     const keyTabs = frame.getByRole('navigation', { name: 'Key', exact: true });
     await keyTabs.getByRole('link', { name: 'Audit log' }).click();
-    const calls = frame.getByRole('cell', { name: /GET \/v1\/invoices/ });
+    // Each row's Details button names the call as the API saw it (the Request column shows the route the call was checked through: /v1/keys/verify).
+    const calls = frame.getByRole('button', { name: /^Details of GET \/v1\/invoices/ });
     for (const until = Date.now() + 15_000; (await calls.count()) < 4; await page.waitForTimeout(250)) {
       assert.ok(Date.now() < until, `the key's audit shows ${await calls.count()} of its 4 calls`);
       // Within the frame: reloading it would end the session where the browser keeps no storage for third-party frames.
@@ -195,6 +196,7 @@ describeOrSkip("embedded key management in a SaaS's own settings page (examples/
       await keyTabs.getByRole('link', { name: 'Audit log' }).click();
       await frame.getByRole('heading', { name: 'Calls with this key' }).waitFor();
     }
+    assert.equal(await frame.getByRole('button', { name: 'Details of GET /v1/invoices (401)' }).count(), 1, 'the old secret\'s refused call');
 
     // Latchkey's management log: the external user, through the host app's service key.
     const workspace = await northwindWorkspace();
