@@ -79,12 +79,15 @@ function Console() {
     const workspace = workspaces.find((w) => w.id === workspaceId) ?? workspaces[0];
     if (!workspace) return null;
     return {
+      kind: 'console',
       me: boot.me,
       workspace,
       switchWorkspace: (id) => {
         localStorage.setItem(WORKSPACE_KEY, id);
         setWorkspaceId(id);
       },
+      // The server decides by role; a Member's refusal has its own page.
+      can: () => true,
       signOut: async () => {
         await api.logout().catch(() => undefined);
         setCsrfToken('');

@@ -1,6 +1,6 @@
 import { useId, type ReactNode } from 'react';
 import { useProduct } from './product.ts';
-import { useSession } from './session/session.ts';
+import { useConsoleSession } from './session/session.ts';
 import { Link } from './ui/Link.tsx';
 import { navigate, usePath } from './ui/router.ts';
 
@@ -11,7 +11,7 @@ const NAV = [
 ];
 
 export function Layout({ children }: { children: ReactNode }) {
-  const { me, workspace, switchWorkspace, signOut } = useSession();
+  const { me, workspace, switchWorkspace, signOut } = useConsoleSession();
   const product = useProduct();
   const path = usePath();
   const switcherId = useId();

@@ -1,22 +1,32 @@
+import type { ReactNode } from 'react';
+import type { Capability } from './api/types.ts';
 import { AuditPage } from './audit/AuditPage.tsx';
+import { KeyAuditPage } from './keys/KeyAuditPage.tsx';
 import { KeyPage } from './keys/KeyPage.tsx';
 import { KeysPage } from './keys/KeysPage.tsx';
 import { KeyUsagePage } from './keys/KeyUsagePage.tsx';
 import { MembersPage } from './members/MembersPage.tsx';
+import { CapabilityMissing } from './session/CapabilityMissing.tsx';
+import { useSession } from './session/session.ts';
 import { Link } from './ui/Link.tsx';
 import { usePath } from './ui/router.ts';
 
-/** The signed-in pages, by path. */
+/** The signed-in pages, by path (the same paths under /embed in embedded key management). */
 export function Pages() {
   const path = usePath();
+  const { kind, can } = useSession();
+  // A page whose capability the session lacks says so instead of showing the API's refusal.
+  const gated = (capability: Capability, what: string, page: ReactNode) => (can(capability) ? page : <CapabilityMissing what={what} />);
   if (path === '/' || path === '/keys') return <KeysPage />;
-  const key = /^\/keys\/([^/]+)(\/usage)?$/.exec(path);
+  const key = /^\/keys\/([^/]+)(?:\/(usage|audit))?$/.exec(path);
   if (key?.[1]) {
     const id = decodeURIComponent(key[1]);
-    return key[2] ? <KeyUsagePage keyId={id} /> : <KeyPage keyId={id} />;
+    if (key[2] === 'usage') return gated('usage:read', 'a key’s usage', <KeyUsagePage keyId={id} />);
+    if (key[2] === 'audit') return gated('audit:read', 'the audit log', <KeyAuditPage keyId={id} />);
+    return <KeyPage keyId={id} />;
   }
-  if (path === '/audit') return <AuditPage />;
-  if (path === '/members') return <MembersPage />;
+  if (path === '/audit') return gated('audit:read', 'the audit log', <AuditPage />);
+  if (path === '/members' && kind === 'console') return <MembersPage />;
   return (
     <section>
       <h1>Page not found</h1>

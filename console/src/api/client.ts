@@ -5,6 +5,7 @@ import type {
   AuditEventDetail,
   AuditFilters,
   CreatedInvitation,
+  EmbedSessionInfo,
   Invitation,
   InvitationView,
   Joined,
@@ -39,6 +40,12 @@ interface ErrorBody {
 /** The session's CSRF token: set by setup, login and `me`; sent on every request that changes something. */
 let csrfToken = '';
 let onSignedOut: () => void = () => {};
+/**
+ * Embedded key management's bearer token. While set, every call sends it and no cookie: in a third-party
+ * frame the browser may block cookies, and a bearer token needs no CSRF token.
+ */
+let embedToken = '';
+let onEmbedEnded: () => void = () => {};
 
 export function setCsrfToken(token: string): void {
   csrfToken = token;
@@ -49,16 +56,32 @@ export function whenSignedOut(callback: () => void): void {
   onSignedOut = callback;
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+/** Embedded mode: calls carry this token from now on ('' goes back to the cookie session). */
+export function setEmbedToken(token: string): void {
+  embedToken = token;
+}
+
+/** Called when the API says the embedded session is over (expired, ended, unknown). */
+export function whenEmbedEnded(callback: () => void): void {
+  onEmbedEnded = callback;
+}
+
+/** The headers and credentials of a request: the embedded session's token, or the cookie and its CSRF token. */
+function authOf(method: string): { headers: Record<string, string>; credentials: RequestCredentials } {
+  if (embedToken) return { headers: { authorization: `Bearer ${embedToken}` }, credentials: 'omit' };
+  return { headers: method === 'GET' ? {} : { 'x-csrf-token': csrfToken }, credentials: 'same-origin' };
+}
+
+async function call<T>(method: string, path: string, body?: unknown, anonymous = false): Promise<T> {
+  const auth = anonymous ? { headers: {}, credentials: 'omit' as const } : authOf(method);
+  const headers: Record<string, string> = { accept: 'application/json', ...auth.headers };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      credentials: 'same-origin',
+      credentials: auth.credentials,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch {
@@ -77,6 +100,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     );
     // The sign-in calls and an invitation's own answer say "not signed in" as a fact, not as a lost session.
     if (apiError.code === 'not_authenticated' && !path.startsWith('/v1/auth/') && !path.startsWith('/v1/invitations/')) onSignedOut();
+    if (apiError.code === 'embed_session_invalid') onEmbedEnded();
     throw apiError;
   }
   return parsed as T;
@@ -117,8 +141,9 @@ export const api = {
     call<Page<AuditEvent>>('GET', `${ws(workspaceId)}/audit-events${query({ ...filters, limit: 50, cursor })}`),
   auditEvent: (workspaceId: string, eventId: string) =>
     call<AuditEventDetail>('GET', `${ws(workspaceId)}/audit-events/${encodeURIComponent(eventId)}`),
-  exportUrl: (workspaceId: string, filters: AuditFilters, format: 'ndjson' | 'csv') =>
-    `${ws(workspaceId)}/audit-events/export${query({ ...filters, format })}`,
+  /** The export as a stream (the caller counts rows as they come and saves the file). */
+  exportAudit: (workspaceId: string, filters: AuditFilters, format: 'ndjson' | 'csv', signal: AbortSignal) =>
+    download(`${ws(workspaceId)}/audit-events/export${query({ ...filters, format })}`, signal),
 
   members: (workspaceId: string) => call<Page<Member>>('GET', `${ws(workspaceId)}/members`),
   invite: (workspaceId: string, body: { email: string; role: Role }) => call<CreatedInvitation>('POST', `${ws(workspaceId)}/members`, body),
@@ -129,9 +154,23 @@ export const api = {
   revokeInvitation: (workspaceId: string, invitationId: string) =>
     call<unknown>('DELETE', `${ws(workspaceId)}/invitations/${encodeURIComponent(invitationId)}`),
 
+  /** The code of an embed link (it works once) for the session's token; sent without any earlier session's token or cookie. */
+  embedExchange: (code: string) => call<{ token: string; session: EmbedSessionInfo }>('POST', '/v1/embed/exchange', { code }, true),
+  embedSession: () => call<EmbedSessionInfo>('GET', '/v1/embed/session'),
+
   invitation: (token: string) => call<InvitationView>('GET', `/v1/invitations/${encodeURIComponent(token)}`),
   acceptInvitation: (token: string, body: { password?: string }) => call<Joined>('POST', `/v1/invitations/${encodeURIComponent(token)}/accept`, body),
 };
+
+/** A GET whose body the caller reads as a stream; a refusal throws the API's error as `call` does. */
+async function download(path: string, signal: AbortSignal): Promise<Response> {
+  const auth = authOf('GET');
+  const response = await fetch(path, { headers: auth.headers, credentials: auth.credentials, signal });
+  if (response.ok) return response;
+  const error = ((await response.json().catch(() => null)) as ErrorBody | null)?.error;
+  if (error?.code === 'embed_session_invalid') onEmbedEnded();
+  throw new ApiError(response.status, error?.code ?? 'unknown_error', error?.message ?? `The export failed (${response.status}).`, error?.param, error?.request_id);
+}
 
 /** The message to show for anything thrown by a call. */
 export function messageOf(error: unknown): string {

@@ -35,6 +35,21 @@ export interface ProductInfo {
   accent_color: string | null;
 }
 
+/** What an embedded session may do; the signed-in console's users are governed by their role instead. */
+export type Capability = 'keys:read' | 'keys:write' | 'keys:rotate' | 'keys:revoke' | 'usage:read' | 'audit:read';
+
+/** An embedded key-management session, as `POST /v1/embed/exchange` and `GET /v1/embed/session` answer it. */
+export interface EmbedSessionInfo {
+  object: 'embed_session';
+  id: string;
+  expires_at: string | null;
+  workspace: { id: string; name: string; external_id: string | null };
+  user: { external_id: string; email: string | null; name: string | null };
+  capabilities: Capability[];
+  return_url: string | null;
+  product: ProductInfo;
+}
+
 /** Who created a key: a person, or a SaaS backend's service key. */
 export type CreatedBy = { type: 'user'; id: string | null; email: string | null } | { type: 'service_key'; id: string; name: string; email: null };
 

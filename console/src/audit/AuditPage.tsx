@@ -7,6 +7,7 @@ import { Empty, Loading } from '../ui/States.tsx';
 import { useLoad } from '../ui/useLoad.ts';
 import { AuditEventDialog } from './AuditEventDialog.tsx';
 import { AuditFilterForm } from './AuditFilterForm.tsx';
+import { AuditPager } from './AuditPager.tsx';
 import { AuditTable } from './AuditTable.tsx';
 import { ExportButtons } from './ExportButtons.tsx';
 
@@ -60,22 +61,13 @@ export function AuditPage() {
           ) : (
             <AuditTable events={events.data.data} onOpen={setOpen} />
           )}
-          <div className="pager">
-            <button type="button" className="secondary" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-              ← Newer
-            </button>
-            <button type="button" className="secondary" onClick={reload}>
-              Refresh
-            </button>
-            <button
-              type="button"
-              className="secondary"
-              disabled={!events.data.has_more || !events.data.next_cursor}
-              onClick={() => events.data.next_cursor && setCursors([...cursors, events.data.next_cursor])}
-            >
-              Older →
-            </button>
-          </div>
+          <AuditPager
+            hasNewer={cursors.length > 0}
+            nextCursor={events.data.has_more ? events.data.next_cursor : null}
+            onNewer={() => setCursors(cursors.slice(0, -1))}
+            onRefresh={reload}
+            onOlder={(next) => setCursors([...cursors, next])}
+          />
         </>
       )}
       {open && <AuditEventDialog eventId={open} onClose={() => setOpen(null)} />}

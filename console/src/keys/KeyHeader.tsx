@@ -1,11 +1,15 @@
 import type { ApiKey } from '../api/types.ts';
+import { useProduct } from '../product.ts';
+import { useSession } from '../session/session.ts';
 import { Link } from '../ui/Link.tsx';
 import { ExactTime, RelativeTime } from '../ui/Time.tsx';
 import { createdByText, isExpired } from './draft.ts';
 import { ModeBadge, StatusBadge } from './ModeBadge.tsx';
 
-/** A key's name, facts and tabs, shared by its settings page and its usage page. */
-export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | 'usage' }) {
+/** A key's name, facts and tabs, shared by its settings, usage and audit pages. */
+export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | 'usage' | 'audit' }) {
+  const { can, kind } = useSession();
+  const product = useProduct();
   const base = `/keys/${encodeURIComponent(apiKey.id)}`;
   return (
     <>
@@ -27,7 +31,7 @@ export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | '
         <div>
           <dt>Created</dt>
           <dd>
-            <ExactTime iso={apiKey.created_at} /> by {createdByText(apiKey.created_by)}
+            <ExactTime iso={apiKey.created_at} /> by {createdByText(apiKey.created_by, kind === 'embed' ? product.name : undefined)}
           </dd>
         </div>
         <div>
@@ -67,10 +71,16 @@ export function KeyHeader({ apiKey, tab }: { apiKey: ApiKey; tab: 'settings' | '
         <Link to={base} current={tab === 'settings'}>
           Settings
         </Link>
-        <Link to={`${base}/usage`} current={tab === 'usage'}>
-          Last 30 days
-        </Link>
-        <Link to={`/audit?key_id=${encodeURIComponent(apiKey.id)}`}>Audit log</Link>
+        {can('usage:read') && (
+          <Link to={`${base}/usage`} current={tab === 'usage'}>
+            Last 30 days
+          </Link>
+        )}
+        {can('audit:read') && (
+          <Link to={`${base}/audit`} current={tab === 'audit'}>
+            Audit log
+          </Link>
+        )}
       </nav>
     </>
   );

@@ -9,14 +9,15 @@ import { useLoad } from '../ui/useLoad.ts';
 import { isExpired } from './draft.ts';
 import { KeyHeader } from './KeyHeader.tsx';
 import { KeySettingsForm } from './KeySettingsForm.tsx';
+import { KeySettingsView } from './KeySettingsView.tsx';
 import { RevokeKeyDialog } from './RevokeKeyDialog.tsx';
 import { RotateDialog } from './RotateDialog.tsx';
 import { SecretDialog } from './SecretDialog.tsx';
 import { SecretVersions } from './SecretVersions.tsx';
 
-/** Settings → API keys → [key]: settings, secret versions, rotate, revoke. */
+/** Settings → API keys → [key]: settings, secret versions, rotate, revoke (each where the session can). */
 export function KeyPage({ keyId }: { keyId: string }) {
-  const { workspace } = useSession();
+  const { workspace, can } = useSession();
   const [loaded, reload] = useLoad(() => api.getKey(workspace.id, keyId), [workspace.id, keyId]);
   const [rotating, setRotating] = useState(false);
   const [newSecret, setNewSecret] = useState<ApiKeyWithSecret | null>(null);
@@ -42,21 +43,27 @@ export function KeyPage({ keyId }: { keyId: string }) {
       <div className="card">
         <div className="card-head">
           <h2>Secret versions</h2>
-          {active && (
+          {active && can('keys:rotate') && (
             <button type="button" className="primary" onClick={() => setRotating(true)}>
               Rotate
             </button>
           )}
         </div>
-        <SecretVersions apiKey={apiKey} onRevoke={setRevokingSecret} />
+        <SecretVersions apiKey={apiKey} {...(can('keys:revoke') ? { onRevoke: setRevokingSecret } : {})} />
       </div>
 
       <div className="card">
         <h2>Settings</h2>
-        {active ? <KeySettingsForm key={apiKey.id} apiKey={apiKey} onSaved={refresh} /> : <p className="muted">A revoked key cannot be changed.</p>}
+        {!active ? (
+          <p className="muted">A revoked key cannot be changed.</p>
+        ) : can('keys:write') ? (
+          <KeySettingsForm key={apiKey.id} apiKey={apiKey} onSaved={refresh} />
+        ) : (
+          <KeySettingsView apiKey={apiKey} />
+        )}
       </div>
 
-      {active && (
+      {active && can('keys:revoke') && (
         <div className="card danger-zone">
           <h2>Revoke this key</h2>
           <p>Revoking is immediate and permanent: any system using this key loses access right away.</p>

@@ -14,7 +14,7 @@ type Status = 'active' | 'revoked' | 'all';
 
 /** Settings → API keys. */
 export function KeysPage() {
-  const { workspace } = useSession();
+  const { workspace, can } = useSession();
   const [status, setStatus] = useState<Status>('active');
   const [keys, reload] = useLoad(() => api.listKeys(workspace.id, status), [workspace.id, status]);
   const [creating, setCreating] = useState(false);
@@ -31,9 +31,11 @@ export function KeysPage() {
           <p className="breadcrumb">Settings</p>
           <h1 id="keys-title">API keys</h1>
         </div>
-        <button type="button" className="primary" onClick={() => setCreating(true)}>
-          + New API key
-        </button>
+        {can('keys:write') && (
+          <button type="button" className="primary" onClick={() => setCreating(true)}>
+            + New API key
+          </button>
+        )}
       </div>
       <p className="lede">
         API keys let external systems, scripts and integrations call the API of <strong>{workspace.name}</strong>. Each key is scoped, rate-limited and
@@ -53,10 +55,10 @@ export function KeysPage() {
         (keys.data.data.length === 0 ? (
           <Empty>
             <p>{status === 'revoked' ? 'No revoked keys.' : 'No API keys yet.'}</p>
-            {status !== 'revoked' && <p className="muted">Create one with + New API key; its secret is shown once, right after.</p>}
+            {status !== 'revoked' && can('keys:write') && <p className="muted">Create one with + New API key; its secret is shown once, right after.</p>}
           </Empty>
         ) : (
-          <KeysTable keys={keys.data.data} onRevoke={setRevoking} />
+          <KeysTable keys={keys.data.data} {...(can('keys:revoke') ? { onRevoke: setRevoking } : {})} />
         ))}
       {creating && (
         <CreateKeyDialog

@@ -1,12 +1,17 @@
 import type { ApiKey } from '../api/types.ts';
+import { useProduct } from '../product.ts';
+import { useSession } from '../session/session.ts';
 import { shortTime } from '../ui/format.ts';
 import { Link } from '../ui/Link.tsx';
 import { RelativeTime } from '../ui/Time.tsx';
 import { createdByText, isExpired, rateLimitText } from './draft.ts';
 import { ModeBadge, StatusBadge } from './ModeBadge.tsx';
 
-/** The seeds' list: name, prefix, mode, scope count, rate limit, last used, created by and at; an X to revoke. */
-export function KeysTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke: (key: ApiKey) => void }) {
+/** The seeds' list: name, prefix, mode, scope count, rate limit, last used, created by and at; an X to revoke (when allowed). */
+export function KeysTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke?: (key: ApiKey) => void }) {
+  const { kind } = useSession();
+  const product = useProduct();
+  const embeddedIn = kind === 'embed' ? product.name : undefined;
   return (
     <div className="table-wrap">
       <table className="keys-table stack">
@@ -20,9 +25,11 @@ export function KeysTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke: (key: 
             <th scope="col">Rate limit</th>
             <th scope="col">Last used</th>
             <th scope="col">Created</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
+            {onRevoke && (
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -46,18 +53,20 @@ export function KeysTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke: (key: 
               </td>
               <td data-label="Created">
                 <span>
-                  <span className="created-by">{createdByText(key.created_by)}</span>
+                  <span className="created-by">{createdByText(key.created_by, embeddedIn)}</span>
                   <br />
                   <span className="muted">{key.created_at ? shortTime(key.created_at) : ''}</span>
                 </span>
               </td>
-              <td className="row-actions">
-                {key.status !== 'revoked' && (
-                  <button type="button" className="icon danger-text" aria-label={`Revoke key ${key.name}`} title="Revoke key" onClick={() => onRevoke(key)}>
-                    ✕
-                  </button>
-                )}
-              </td>
+              {onRevoke && (
+                <td className="row-actions">
+                  {key.status !== 'revoked' && (
+                    <button type="button" className="icon danger-text" aria-label={`Revoke key ${key.name}`} title="Revoke key" onClick={() => onRevoke(key)}>
+                      ✕
+                    </button>
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>

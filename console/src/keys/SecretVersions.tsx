@@ -2,8 +2,8 @@ import type { ApiKey, KeySecret } from '../api/types.ts';
 import { Countdown, ExactTime, RelativeTime } from '../ui/Time.tsx';
 import { StatusBadge } from './ModeBadge.tsx';
 
-/** The key's secret versions, newest first; an old version in its overlap can be revoked early. */
-export function SecretVersions({ apiKey, onRevoke }: { apiKey: ApiKey; onRevoke: (secret: KeySecret) => void }) {
+/** The key's secret versions, newest first; an old version in its overlap can be revoked early (when allowed). */
+export function SecretVersions({ apiKey, onRevoke }: { apiKey: ApiKey; onRevoke?: (secret: KeySecret) => void }) {
   const secrets = [...apiKey.secrets].sort((a, b) => b.version - a.version);
   return (
     <div className="table-wrap">
@@ -17,9 +17,11 @@ export function SecretVersions({ apiKey, onRevoke }: { apiKey: ApiKey; onRevoke:
             <th scope="col">Created</th>
             <th scope="col">Overlap ends</th>
             <th scope="col">Last used</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
+            {onRevoke && (
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -51,13 +53,15 @@ export function SecretVersions({ apiKey, onRevoke }: { apiKey: ApiKey; onRevoke:
               <td data-label="Last used">
                 <RelativeTime iso={secret.last_used_at} />
               </td>
-              <td className="row-actions">
-                {secret.status === 'expiring' && apiKey.status === 'active' && (
-                  <button type="button" className="secondary small danger-text" onClick={() => onRevoke(secret)}>
-                    Revoke v{secret.version}
-                  </button>
-                )}
-              </td>
+              {onRevoke && (
+                <td className="row-actions">
+                  {secret.status === 'expiring' && apiKey.status === 'active' && (
+                    <button type="button" className="secondary small danger-text" onClick={() => onRevoke(secret)}>
+                      Revoke v{secret.version}
+                    </button>
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>

@@ -103,9 +103,12 @@ export function isExpired(key: Pick<ApiKey, 'expires_at' | 'status'>, now = Date
   return key.status === 'active' && key.expires_at !== null && new Date(key.expires_at).getTime() <= now;
 }
 
-/** Who created the key, as a person reads it: an email, or the service key's name. */
-export function createdByText(createdBy: ApiKey['created_by']): string {
-  if (createdBy.type === 'service_key') return `service key ${createdBy.name}`;
+/**
+ * Who created the key, as a person reads it: an email, or the service key's name. Embedded, a service key is
+ * the SaaS's own backend (`product`): its customers do not know the key's name, and need not.
+ */
+export function createdByText(createdBy: ApiKey['created_by'], product?: string): string {
+  if (createdBy.type === 'service_key') return product ?? `service key ${createdBy.name}`;
   return createdBy.email ?? 'unknown';
 }
 

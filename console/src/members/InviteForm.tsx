@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api } from '../api/client.ts';
 import type { CreatedInvitation, Role } from '../api/types.ts';
-import { useSession } from '../session/session.ts';
+import { useConsoleSession } from '../session/session.ts';
 import { Field } from '../ui/Field.tsx';
 import { useSubmit } from '../ui/useSubmit.ts';
 import { roleLabel, ROLES } from './roles.ts';
@@ -11,7 +11,7 @@ import { roleLabel, ROLES } from './roles.ts';
  * the answer is the same whether or not the email already has an account.
  */
 export function InviteForm({ onInvited }: { onInvited: (invitation: CreatedInvitation) => void }) {
-  const { workspace } = useSession();
+  const { workspace } = useConsoleSession();
   const [form, setForm] = useState<{ email: string; role: Role }>({ email: '', role: 'member' });
   const { busy, onSubmit, errorFor, formError } = useSubmit(async () => {
     const invitation = await api.invite(workspace.id, form);

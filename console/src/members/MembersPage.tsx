@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { api } from '../api/client.ts';
 import type { CreatedInvitation, Invitation, Member, Role } from '../api/types.ts';
 import { LoadError } from '../session/RoleRequired.tsx';
-import { useSession } from '../session/session.ts';
+import { useConsoleSession } from '../session/session.ts';
 import { ConfirmDialog } from '../ui/ConfirmDialog.tsx';
 import { Loading } from '../ui/States.tsx';
 import { ExactTime } from '../ui/Time.tsx';
@@ -21,7 +21,7 @@ type Pending =
 
 /** Who is in the workspace, with which role, and who is invited. Owners and Admins only: the API refuses Members. */
 export function MembersPage() {
-  const { workspace, me } = useSession();
+  const { workspace, me } = useConsoleSession();
   const [members, reload] = useLoad(() => Promise.all([api.members(workspace.id), api.invitations(workspace.id)]), [workspace.id]);
   const [status, setStatus] = useState('');
   const [pending, setPending] = useState<Pending | null>(null);
