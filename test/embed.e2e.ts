@@ -133,8 +133,9 @@ describeOrSkip("embedded key management in a SaaS's own settings page (examples/
     return (await asService('/v1/workspaces', 'POST', { name: 'Northwind Traders', external_id: ACCOUNT })).body.id as string;
   }
 
-  /** A single-use link, minted as the host app's backend does. */
-  async function mint(capabilities = ['keys:read', 'keys:write', 'keys:rotate', 'keys:revoke', 'usage:read', 'audit:read']): Promise<string> {
+  /** A single-use link for the admin, minted as the host app's backend does. */
+  async function mint(): Promise<string> {
+    const capabilities = ['keys:read', 'keys:write', 'keys:rotate', 'keys:revoke', 'usage:read', 'audit:read'];
     const minted = await asService('/v1/embed/sessions', 'POST', { workspace_id: await northwindWorkspace(), user: { external_id: ADMIN.id, email: ADMIN.email }, capabilities });
     assert.equal(minted.status, 201, JSON.stringify(minted.body));
     return minted.body.url as string;
