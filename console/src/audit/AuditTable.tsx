@@ -25,8 +25,9 @@ export function AuditTable({ events, onOpen }: { events: AuditEvent[]; onOpen: (
               <td className="nowrap" data-label="Time">{event.created_at && <RelativeTime iso={event.created_at} />}</td>
               <td data-label="Key">{event.key ? (event.key.name ?? event.key.id) : <span className="muted">no key</span>}</td>
               <td data-label="Request">
-                <code>
-                  {event.method} {event.route ?? event.path}
+                {/* The call as made: a key checked through verify is recorded under verify's route, with the caller's path. */}
+                <code title={event.route && event.route !== event.path ? `route ${event.route}` : undefined}>
+                  {event.method} {event.path}
                 </code>
               </td>
               <td data-label="Status">
