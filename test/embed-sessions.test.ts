@@ -108,6 +108,7 @@ describeEachBackend(
       assert.equal(second.status, 410, second.raw);
       assert.equal(second.body.error.code, 'embed_link_used');
       assert.match(second.body.error.message, /already used/);
+      assert.equal(second.body.error.return_url, undefined, 'minted without return_url');
       const ended = await new Client(h.app).request('GET', '/v1/embed/session', undefined, { authorization: `Bearer ${first.body.token}` });
       assert.equal(ended.status, 401);
       assert.equal(ended.body.error.code, 'embed_session_invalid');
@@ -132,7 +133,7 @@ describeEachBackend(
       const h = harness();
       const { backend, workspaceId } = await customer(h);
       const fresh = codeOf((await mint(backend, workspaceId)).body.url);
-      const stale = codeOf((await mint(backend, workspaceId)).body.url);
+      const stale = codeOf((await mint(backend, workspaceId, { return_url: `${HOST_ORIGIN}/settings` })).body.url);
       h.clock.advance(299);
       assert.equal((await exchange(h, fresh)).status, 200, 'still valid just before 5 minutes');
       h.clock.advance(2);
@@ -140,6 +141,7 @@ describeEachBackend(
       assert.equal(expired.status, 410);
       assert.equal(expired.body.error.code, 'embed_link_expired');
       assert.match(expired.body.error.message, /expired/);
+      assert.equal(expired.body.error.return_url, `${HOST_ORIGIN}/settings`, 'the page can still lead back');
       for (const code of ['x'.repeat(43), '', 'not a code', `${fresh.slice(0, -1)}A`]) {
         const unknown = await exchange(h, code);
         assert.equal(unknown.status, 404, `${code}: ${unknown.raw}`);

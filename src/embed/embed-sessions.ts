@@ -163,20 +163,22 @@ export function createEmbedSessions(deps: EmbedSessionsDeps) {
       const row = await db
         .selectFrom('embed_sessions as e')
         .innerJoin('service_keys as s', 's.id', 'e.service_key_id')
-        .select(['e.id', 'e.workspace_id', 'e.service_key_id', 'e.user_external_id', 'e.user_email', 'e.capabilities', 'e.session_ttl_seconds', 'e.code_expires_at', 'e.exchanged_at', 's.name as service_key_name', 's.permissions', 's.revoked_at as service_key_revoked_at'])
+        .select(['e.id', 'e.workspace_id', 'e.service_key_id', 'e.user_external_id', 'e.user_email', 'e.capabilities', 'e.session_ttl_seconds', 'e.return_url', 'e.code_expires_at', 'e.exchanged_at', 's.name as service_key_name', 's.permissions', 's.revoked_at as service_key_revoked_at'])
         .where('e.code_hash', '=', hashSessionToken(code))
         .executeTakeFirst();
       if (!row) throw new AppError('embed_link_not_found', 'This key management link is not valid. Open key management again from the product you came from.');
       const context = actionContextOf(row, row.service_key_name, request);
+      // The page that cannot open says where to go back to, as the session would have.
+      const fields = row.return_url === null ? {} : { fields: { return_url: row.return_url } };
       if (row.exchanged_at !== null) {
         await db.transaction().execute(async (tx) => {
           await tx.updateTable('embed_sessions').set({ ended_at: at }).where('id', '=', row.id).where('ended_at', 'is', null).execute();
           await recordManagementEvent(tx, context, { workspaceId: row.workspace_id, action: 'embed.link_reused', target: { type: 'embed_session', id: row.id } });
         });
-        throw new AppError('embed_link_used', 'This key management link was already used: each link opens once. Open key management again from the product you came from.');
+        throw new AppError('embed_link_used', 'This key management link was already used: each link opens once. Open key management again from the product you came from.', fields);
       }
       if (row.code_expires_at <= at || row.service_key_revoked_at !== null) {
-        throw new AppError('embed_link_expired', 'This key management link has expired: links work for 5 minutes. Open key management again from the product you came from.');
+        throw new AppError('embed_link_expired', 'This key management link has expired: links work for 5 minutes. Open key management again from the product you came from.', fields);
       }
       const token = generateServiceSecret(keyPrefix, 'ems');
       const expiresAt = new Date(at.getTime() + row.session_ttl_seconds * 1000);
@@ -192,7 +194,7 @@ export function createEmbedSessions(deps: EmbedSessionsDeps) {
         await recordManagementEvent(tx, context, { workspaceId: row.workspace_id, action: 'embed.session_started', target: { type: 'embed_session', id: row.id } });
         return true;
       });
-      if (!opened) throw new AppError('embed_link_used', 'This key management link was already used: each link opens once. Open key management again from the product you came from.');
+      if (!opened) throw new AppError('embed_link_used', 'This key management link was already used: each link opens once. Open key management again from the product you came from.', fields);
       const capabilities = capabilitiesWithin(row.capabilities, new Set(row.permissions as Permission[]));
       return { token, session: present(await describe(row.id), capabilities) };
     },

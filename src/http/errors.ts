@@ -30,8 +30,9 @@ export const ERRORS = {
   // `workspace_id`: the workspace that holds the external id.
   external_id_taken: { status: 409, type: 'conflict_error', fields: ['workspace_id'] },
   // An embedded key-management link past its 5 minutes, or used once already.
-  embed_link_expired: { status: 410, type: 'invalid_request_error' },
-  embed_link_used: { status: 410, type: 'invalid_request_error' },
+  // `return_url`: where the link's page was to lead back to, when the SaaS gave one.
+  embed_link_expired: { status: 410, type: 'invalid_request_error', fields: ['return_url'] },
+  embed_link_used: { status: 410, type: 'invalid_request_error', fields: ['return_url'] },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   // The request line and headers together are over Node's 16 KiB (a very long URL or query, a huge header).

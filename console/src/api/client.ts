@@ -27,6 +27,8 @@ export class ApiError extends Error {
     message: string,
     readonly param?: string,
     readonly requestId?: string,
+    /** The error's other facts, by name (embed_link_used's `return_url`). */
+    readonly fields: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -34,7 +36,7 @@ export class ApiError extends Error {
 }
 
 interface ErrorBody {
-  error?: { code?: string; message?: string; param?: string; request_id?: string };
+  error?: { code?: string; message?: string; param?: string; request_id?: string; [field: string]: unknown };
 }
 
 /** The session's CSRF token: set by setup, login and `me`; sent on every request that changes something. */
@@ -97,6 +99,7 @@ async function call<T>(method: string, path: string, body?: unknown, anonymous =
       error?.message ?? `The server answered ${response.status}.`,
       error?.param,
       error?.request_id,
+      error ?? {},
     );
     // The sign-in calls and an invitation's own answer say "not signed in" as a fact, not as a lost session.
     if (apiError.code === 'not_authenticated' && !path.startsWith('/v1/auth/') && !path.startsWith('/v1/invitations/')) onSignedOut();

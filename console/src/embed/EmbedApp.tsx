@@ -114,7 +114,7 @@ function EmbedView({ view, onRetry }: { view: View; onRetry: () => void }) {
         </main>
       );
     case 'link':
-      return <EmbedNotice problem={view.problem} returnUrl={null} />;
+      return <EmbedNotice problem={view.problem} returnUrl={view.returnUrl} />;
     case 'ended':
       return <EmbedNotice problem="ended" returnUrl={view.returnUrl} />;
     case 'ready':

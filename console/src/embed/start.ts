@@ -5,7 +5,7 @@ import { forgetToken, loadToken, saveToken } from './token-store.ts';
 /** What an embed link or a stored session opens on: the pages, or one of the clear pages that say what to do. */
 export type EmbedStart =
   | { state: 'ready'; session: EmbedSessionInfo }
-  | { state: 'link'; problem: 'expired' | 'used' | 'invalid' }
+  | { state: 'link'; problem: 'expired' | 'used' | 'invalid'; returnUrl: string | null }
   | { state: 'ended' }
   | { state: 'error'; message: string };
 
@@ -53,7 +53,7 @@ export async function startEmbed(): Promise<EmbedStart> {
     const token = loadToken();
     // Past `/embed` the tab had a session (the exchange leads there): without its token (storage blocked in
     // this frame, or the session was ended here) it is over. At `/embed` itself, the link lacks its code.
-    if (!token) return isEntry(location.pathname) ? { state: 'link', problem: 'invalid' } : { state: 'ended' };
+    if (!token) return isEntry(location.pathname) ? { state: 'link', problem: 'invalid', returnUrl: null } : { state: 'ended' };
     setEmbedToken(token);
     const session = await api.embedSession();
     if (isEntry(location.pathname)) history.replaceState(null, '', '/embed/keys');
@@ -75,9 +75,11 @@ function startOfError(error: unknown): EmbedStart {
 
 function linkOrSessionProblem(error: unknown): EmbedStart {
   if (error instanceof ApiError) {
-    if (error.code === 'embed_link_expired') return { state: 'link', problem: 'expired' };
-    if (error.code === 'embed_link_used') return { state: 'link', problem: 'used' };
-    if (error.code === 'embed_link_not_found') return { state: 'link', problem: 'invalid' };
+    // An expired or used link still knows where its page was to lead back to.
+    const returnUrl = typeof error.fields.return_url === 'string' ? error.fields.return_url : null;
+    if (error.code === 'embed_link_expired') return { state: 'link', problem: 'expired', returnUrl };
+    if (error.code === 'embed_link_used') return { state: 'link', problem: 'used', returnUrl };
+    if (error.code === 'embed_link_not_found') return { state: 'link', problem: 'invalid', returnUrl: null };
     if (error.code === 'embed_session_invalid') return { state: 'ended' };
   }
   return { state: 'error', message: messageOf(error) };
