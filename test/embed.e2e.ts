@@ -188,7 +188,7 @@ describeOrSkip("embedded key management in a SaaS's own settings page (examples/
     // The key's audit, in the frame: the calls, the refused one among them (written a moment after each call).
     const keyTabs = frame.getByRole('navigation', { name: 'Key', exact: true });
     await keyTabs.getByRole('link', { name: 'Audit log' }).click();
-    // Each row's Details button names the call as the API saw it (the Request column shows the route the call was checked through: /v1/keys/verify).
+    // Each row's Details button names the call as the invoices API made it (checked through verify, whose route is recorded beside it).
     const calls = frame.getByRole('button', { name: /^Details of GET \/v1\/invoices/ });
     for (const until = Date.now() + 15_000; (await calls.count()) < 4; await page.waitForTimeout(250)) {
       assert.ok(Date.now() < until, `the key's audit shows ${await calls.count()} of its 4 calls`);
