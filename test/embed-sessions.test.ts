@@ -171,7 +171,11 @@ describeEachBackend(
       assert.equal((await mint(backend, workspaceId, { session_ttl_seconds: 8 * 3600 + 1 })).status, 400);
       assert.equal((await mint(backend, workspaceId, { session_ttl_seconds: 299 })).status, 400);
 
+      const unopened = codeOf((await mint(backend, workspaceId)).body.url);
       await createServiceKeys({ db: h.db, keyPrefix: h.config.keyPrefix }).revoke(backend.serviceKeyId);
+      const late = await exchange(h, unopened);
+      assert.equal(late.status, 410, 'a link of a revoked service key no longer opens');
+      assert.equal(late.body.error.code, 'embed_link_expired');
       const revoked = await long.get(keys);
       assert.equal(revoked.status, 401, 'a revoked service key ends the sessions it minted');
       assert.equal(revoked.body.error.code, 'embed_session_invalid');

@@ -177,8 +177,12 @@ export function createEmbedSessions(deps: EmbedSessionsDeps) {
         });
         throw new AppError('embed_link_used', 'This key management link was already used: each link opens once. Open key management again from the product you came from.', fields);
       }
-      if (row.code_expires_at <= at || row.service_key_revoked_at !== null) {
+      if (row.code_expires_at <= at) {
         throw new AppError('embed_link_expired', 'This key management link has expired: links work for 5 minutes. Open key management again from the product you came from.', fields);
+      }
+      // The service key that minted it was revoked since: the link ends with it, as its sessions do.
+      if (row.service_key_revoked_at !== null) {
+        throw new AppError('embed_link_expired', 'This key management link is no longer valid. Open key management again from the product you came from.', fields);
       }
       const token = generateServiceSecret(keyPrefix, 'ems');
       const expiresAt = new Date(at.getTime() + row.session_ttl_seconds * 1000);
