@@ -15,6 +15,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { describeOrSkip } from './skip.js';
 import { callJson, type Answer } from './fixtures/json-call.js';
 import { freePort, startServer, type RunningServer } from './process.js';
+import { createTestDatabase, postgresSkipReason } from './services.js';
+import pg from 'pg';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = 'docs/screenshots';
@@ -300,5 +302,49 @@ describeOrSkip("embedded key management in a SaaS's own settings page (examples/
     const hostPage = await signIn(context, ADMIN.name);
     await frameOf(hostPage).getByRole('heading', { name: 'API keys' }).waitFor();
     await context.close();
+  });
+});
+
+// An expired link, in the browser. Its 5 minutes are Latchkey's clock, which a test cannot move in another
+// process; on PostgreSQL the test can make the link older instead, as time would (PGlite's files are the
+// running server's alone).
+describeOrSkip('an expired embedded link, in Chromium (Latchkey on PostgreSQL)', { skip: missing ?? postgresSkipReason ?? false }, () => {
+  it('answers the clear "expired" page, with the way back to the product at top level', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-embed-expired-'));
+    const database = await createTestDatabase();
+    let latchkey: RunningServer | undefined;
+    let browser: Browser | undefined;
+    try {
+      const productFile = join(dir, 'product.yaml');
+      writeFileSync(productFile, `${readFileSync('examples/invoices/latchkey.product.yaml', 'utf8')}embed:\n  allowed_origins: ["http://localhost:3000"]\n`);
+      const env = { DATABASE_URL: database.url, PRODUCT_FILE: productFile, LOG_LEVEL: 'warn' };
+      latchkey = await startServer(process.execPath, ['dist/main.js'], env, await freePort());
+      const serviceKey = (await run(process.execPath, ['dist/cli.js', 'create-service-key', '--name', 'web', '--permissions', 'embed:create,workspaces:write,keys:read'], { env: { ...process.env, ...env } })).stdout.trim();
+      const headers = { authorization: `Bearer ${serviceKey}` };
+      const workspace = await callJson(`${latchkey.url}/v1/workspaces`, headers, 'POST', { name: 'Northwind Traders', external_id: ACCOUNT });
+      const link = await callJson(`${latchkey.url}/v1/embed/sessions`, headers, 'POST', {
+        workspace_id: workspace.body.id,
+        user: { external_id: ADMIN.id },
+        capabilities: ['keys:read'],
+        return_url: 'http://localhost:3000/settings/api-access',
+      });
+      assert.equal(link.status, 201, JSON.stringify(link.body));
+      const db = new pg.Client({ connectionString: database.url });
+      await db.connect();
+      await db.query(`update embed_sessions set code_expires_at = now() - interval '1 second' where id = $1`, [link.body.id]);
+      await db.end();
+
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await page.goto(link.body.url);
+      await page.getByRole('heading', { name: 'This link has expired' }).waitFor({ timeout: 15_000 });
+      assert.equal(await page.getByRole('link', { name: 'Back to Invoicely' }).getAttribute('href'), 'http://localhost:3000/settings/api-access');
+      assert.equal(await page.getByRole('heading', { name: 'API keys' }).count(), 0);
+    } finally {
+      await browser?.close();
+      await latchkey?.stop();
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
