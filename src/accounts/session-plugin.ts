@@ -58,8 +58,8 @@ export interface SessionOptions {
  * - the SaaS's user in an embedded page: `Authorization: Bearer {brand}_ems_…`, the token the page got for
  *   its single-use link; the route's `config.capability` says what the session needs, and the session's
  *   workspace is the only one it reaches (workspace-scope.ts).
- * Routes marked `config.public` (setup, login) run without either; a service key is refused there too,
- * as on every route that declares no permission: those are a person's.
+ * Routes marked `config.public` (setup, login, the embedded link's exchange) run without any of them; a
+ * service key is refused there too, as on every route that declares no permission: those are a person's.
  */
 async function sessionPlugin(app: FastifyInstance, options: SessionOptions): Promise<void> {
   await app.register(cookie);

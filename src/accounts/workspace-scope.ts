@@ -14,8 +14,8 @@ declare module 'fastify' {
 
 /**
  * Every route under /v1/workspaces/{workspace_id} is for the workspace's Owners and Admins, for service
- * keys whose limit includes it, and for the embedded sessions minted for it: one check here, before validation, so a Member gets 403 and a stranger
- * 404 whatever they send.
+ * keys whose limit includes it, and for the embedded sessions minted for it: one check here, before
+ * validation, so a Member gets 403 and a stranger 404 whatever they send.
  */
 async function workspaceScope(app: FastifyInstance, options: { accounts: Pick<AccountsService, 'requireRole' | 'workspaceExists'> }): Promise<void> {
   app.decorateRequest('workspace', null);
