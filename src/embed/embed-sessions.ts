@@ -15,6 +15,8 @@ export const LINK_TTL_SECONDS = 300;
 export const MAX_SESSION_TTL_SECONDS = 8 * 3600;
 export const DEFAULT_SESSION_TTL_SECONDS = 3600;
 
+const LINK_USED = 'This key management link was already used: each link opens once. Open key management again from the product you came from.';
+
 /** The SaaS's own user an embedded session acts for. */
 export interface ExternalUser {
   external_id: string;
@@ -175,7 +177,7 @@ export function createEmbedSessions(deps: EmbedSessionsDeps) {
           await tx.updateTable('embed_sessions').set({ ended_at: at }).where('id', '=', row.id).where('ended_at', 'is', null).execute();
           await recordManagementEvent(tx, context, { workspaceId: row.workspace_id, action: 'embed.link_reused', target: { type: 'embed_session', id: row.id } });
         });
-        throw new AppError('embed_link_used', 'This key management link was already used: each link opens once. Open key management again from the product you came from.', fields);
+        throw new AppError('embed_link_used', LINK_USED, fields);
       }
       if (row.code_expires_at <= at) {
         throw new AppError('embed_link_expired', 'This key management link has expired: links work for 5 minutes. Open key management again from the product you came from.', fields);
@@ -198,7 +200,7 @@ export function createEmbedSessions(deps: EmbedSessionsDeps) {
         await recordManagementEvent(tx, context, { workspaceId: row.workspace_id, action: 'embed.session_started', target: { type: 'embed_session', id: row.id } });
         return true;
       });
-      if (!opened) throw new AppError('embed_link_used', 'This key management link was already used: each link opens once. Open key management again from the product you came from.', fields);
+      if (!opened) throw new AppError('embed_link_used', LINK_USED, fields);
       const capabilities = capabilitiesWithin(row.capabilities, new Set(row.permissions as Permission[]));
       return { token, session: present(await describe(row.id), capabilities) };
     },
