@@ -30,6 +30,10 @@ import { createTestDatabase } from '../test/services.js';
 import {
   cpuSeconds,
   describeNon2xx,
+  DRAIN_TIMEOUT_S,
+  drainAudit,
+  LOAD_FLAGS,
+  loadSettings,
   machine,
   markdownTable,
   mean,
@@ -38,11 +42,9 @@ import {
   rssBytes,
   runLoad,
   scrapeMetrics,
-  drainAudit,
-  DRAIN_TIMEOUT_S,
-  type AuditDrain,
   serverMicrosPerRequest,
   wholeNumberFlag,
+  type AuditDrain,
   type LoadResult,
 } from './lib.js';
 import { profileHint } from './profile-hint.js';
@@ -62,9 +64,7 @@ const MIB = 1024 * 1024;
 
 const { values: flags } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10' },
+    ...LOAD_FLAGS,
     rounds: { type: 'string', default: '3' },
     'transfer-mb': { type: 'string', default: '100' },
     // Each Latchkey on a fresh PostgreSQL database instead of PGlite: the audit log's writes leave the gateway's process.
@@ -74,13 +74,7 @@ const { values: flags } = parseArgs({
   },
 });
 
-const settings = {
-  durationSeconds: wholeNumberFlag('duration', flags.duration, 1),
-  warmupSeconds: wholeNumberFlag('warmup', flags.warmup, 0),
-  connections: wholeNumberFlag('connections', flags.connections, 1),
-  pipelining: 1,
-  rounds: wholeNumberFlag('rounds', flags.rounds, 1),
-};
+const settings = loadSettings(flags);
 const transferBytes = wholeNumberFlag('transfer-mb', flags['transfer-mb'], 1) * MIB;
 const profileDir = flags['cpu-prof'];
 const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];

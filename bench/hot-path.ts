@@ -17,6 +17,10 @@ import { parseArgs } from 'node:util';
 import {
   createKey,
   describeNon2xx,
+  DRAIN_TIMEOUT_S,
+  drainAudit,
+  LOAD_FLAGS,
+  loadSettings,
   machine,
   markdownTable,
   mean,
@@ -24,13 +28,10 @@ import {
   ROOT,
   runLoad,
   scrapeMetrics,
-  drainAudit,
-  DRAIN_TIMEOUT_S,
-  type AuditDrain,
   serverMicrosPerRequest,
   setUp,
   startLatchkey,
-  wholeNumberFlag,
+  type AuditDrain,
   type Latchkey,
   type LoadOptions,
   type LoadResult,
@@ -44,9 +45,7 @@ const RATE_LIMIT_PER_MINUTE = 1_000_000;
 
 const { values: flags } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10' },
+    ...LOAD_FLAGS,
     pipelining: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '2' },
     postgres: { type: 'boolean', default: false },
@@ -55,13 +54,7 @@ const { values: flags } = parseArgs({
   },
 });
 
-const settings = {
-  durationSeconds: wholeNumberFlag('duration', flags.duration, 1),
-  warmupSeconds: wholeNumberFlag('warmup', flags.warmup, 0),
-  connections: wholeNumberFlag('connections', flags.connections, 1),
-  pipelining: wholeNumberFlag('pipelining', flags.pipelining, 1),
-  rounds: wholeNumberFlag('rounds', flags.rounds, 1),
-};
+const settings = loadSettings(flags);
 const profileDir = flags['cpu-prof'];
 
 interface Target {

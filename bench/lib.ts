@@ -365,6 +365,24 @@ export function describeNon2xx(r: LoadResult): string {
 }
 
 /** A whole number flag with a lower bound, for parseArgs' strings. */
+/** The load flags every throughput benchmark takes (for parseArgs); each adds its own, `rounds` among them. */
+export const LOAD_FLAGS = {
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '3' },
+  connections: { type: 'string', default: '10' },
+} as const;
+
+/** The load of a run, from LOAD_FLAGS, `rounds` and, where the benchmark offers it, `pipelining` (else 1). */
+export function loadSettings(flags: { duration: string; warmup: string; connections: string; rounds: string; pipelining?: string }) {
+  return {
+    durationSeconds: wholeNumberFlag('duration', flags.duration, 1),
+    warmupSeconds: wholeNumberFlag('warmup', flags.warmup, 0),
+    connections: wholeNumberFlag('connections', flags.connections, 1),
+    pipelining: flags.pipelining === undefined ? 1 : wholeNumberFlag('pipelining', flags.pipelining, 1),
+    rounds: wholeNumberFlag('rounds', flags.rounds, 1),
+  };
+}
+
 export function wholeNumberFlag(name: string, raw: string, min: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number, at least ${min}`);

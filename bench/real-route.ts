@@ -16,6 +16,8 @@ import { parseArgs } from 'node:util';
 import {
   createKey,
   describeNon2xx,
+  LOAD_FLAGS,
+  loadSettings,
   machine,
   markdownTable,
   mean,
@@ -27,7 +29,6 @@ import {
   serverMicrosPerRequest,
   setUp,
   startLatchkey,
-  wholeNumberFlag,
   type Latchkey,
   type LoadResult,
 } from './lib.js';
@@ -42,9 +43,7 @@ const DRAIN_TIMEOUT_MS = 120_000;
 const { values: flags } = parseArgs({
   options: {
     storage: { type: 'string', default: 'both' },
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10' },
+    ...LOAD_FLAGS,
     pipelining: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '2' },
     'cpu-prof': { type: 'string' },
@@ -52,13 +51,7 @@ const { values: flags } = parseArgs({
 });
 const storages = { both: ['PGlite', 'PostgreSQL'], pglite: ['PGlite'], postgres: ['PostgreSQL'] }[flags.storage];
 if (!storages) throw new Error('--storage must be both, pglite or postgres');
-const settings = {
-  durationSeconds: wholeNumberFlag('duration', flags.duration, 1),
-  warmupSeconds: wholeNumberFlag('warmup', flags.warmup, 0),
-  connections: wholeNumberFlag('connections', flags.connections, 1),
-  pipelining: wholeNumberFlag('pipelining', flags.pipelining, 1),
-  rounds: wholeNumberFlag('rounds', flags.rounds, 1),
-};
+const settings = loadSettings(flags);
 const profileDir = flags['cpu-prof'];
 
 /** What the audit writer did: read from /metrics before the load, when it stopped, and once drained. */

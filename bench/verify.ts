@@ -19,6 +19,10 @@ import { createServiceKeys } from '../src/service-keys/service-keys.js';
 import {
   createKey,
   describeNon2xx,
+  DRAIN_TIMEOUT_S,
+  drainAudit,
+  LOAD_FLAGS,
+  loadSettings,
   machine,
   markdownTable,
   mean,
@@ -26,13 +30,11 @@ import {
   ROOT,
   runLoad,
   scrapeMetrics,
-  drainAudit,
-  DRAIN_TIMEOUT_S,
-  type AuditDrain,
   serverMicrosPerRequest,
   setUp,
   startLatchkey,
   wholeNumberFlag,
+  type AuditDrain,
   type LoadOptions,
   type LoadResult,
 } from './lib.js';
@@ -46,9 +48,7 @@ const SATURATED_PERCENT = 90;
 
 const { values: flags } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10' },
+    ...LOAD_FLAGS,
     rounds: { type: 'string', default: '2' },
     // Requests per second for both targets (0: as fast as they are answered). A fixed rate compares server CPU
     // time per request at equal throughput: fixed costs (timers, audit batches) otherwise favour the faster one.
@@ -58,13 +58,7 @@ const { values: flags } = parseArgs({
   },
 });
 
-const settings = {
-  durationSeconds: wholeNumberFlag('duration', flags.duration, 1),
-  warmupSeconds: wholeNumberFlag('warmup', flags.warmup, 0),
-  connections: wholeNumberFlag('connections', flags.connections, 1),
-  pipelining: 1,
-  rounds: wholeNumberFlag('rounds', flags.rounds, 1),
-};
+const settings = loadSettings(flags);
 const rate = wholeNumberFlag('rate', flags.rate, 0);
 const profileDir = flags['cpu-prof'];
 
