@@ -2,33 +2,21 @@
 // plays them. It also writes the screenshots of docs/user-guide.md (docs/screenshots/*.png).
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeOrSkip } from './skip.js';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserPrerequisiteMissing, launchChromium } from './fixtures/browser.js';
 import { freePort, startServer, type RunningServer } from './process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = 'docs/screenshots';
 const CI = process.env.CI === 'true';
 const OWNER = { email: 'owner@example.com', password: 'correct horse battery', workspace: 'Acme support' };
 const MEMBER = { email: 'member@example.com', password: 'member password 1' };
 
-/** Why the test cannot run here, if it cannot; under CI that is a failure, not a skip. */
-function missingPrerequisite(): string | undefined {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Chromium (apt-get install chromium) to run the console's end-to-end test.`;
-  if (!existsSync('dist/console/index.html') || !existsSync('dist/main.js')) {
-    // Built once, here: `npm start` would rebuild on every run, and the test needs the built console.
-    const build = spawnSync('npm', ['run', 'build', '--silent'], { encoding: 'utf8', timeout: 180_000 });
-    if (build.status !== 0) return `npm run build failed, so dist/console is missing:\n${build.stdout}${build.stderr}`;
-  }
-  return undefined;
-}
-
-const missing = missingPrerequisite();
+const missing = browserPrerequisiteMissing("the console's end-to-end test");
 if (missing && CI) throw new Error(missing);
 if (missing) console.log(`# skipping the console end-to-end test: ${missing}`);
 
@@ -41,11 +29,7 @@ describeOrSkip('the console, end to end in Chromium', { skip: missing ?? false }
     dir = mkdtempSync(join(tmpdir(), 'latchkey-console-'));
     mkdirSync(SHOTS, { recursive: true });
     server = await startServer('node', ['dist/main.js'], { DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn' }, await freePort());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -3,22 +3,22 @@
 // the frame is truly third-party) for its signed-in user, and the keys made there call the example invoices
 // API. It also writes docs/screenshots/embed-host-app*.png.
 import assert from 'node:assert/strict';
-import { spawnSync, execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { browserPrerequisiteMissing, launchChromium } from './fixtures/browser.js';
 import { describeOrSkip } from './skip.js';
 import { callJson, type Answer } from './fixtures/json-call.js';
 import { freePort, startServer, type RunningServer } from './process.js';
 import { createTestDatabase, postgresSkipReason } from './services.js';
 import pg from 'pg';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = 'docs/screenshots';
 const CI = process.env.CI === 'true';
 const ACCOUNT = 'acct-northwind';
@@ -26,17 +26,7 @@ const ADMIN = { id: 'u-ada', name: 'Ada Lovelace', email: 'ada@northwind.example
 const VIEWER = { id: 'u-grace', name: 'Grace Hopper' };
 const run = promisify(execFile);
 
-/** Why the test cannot run here, if it cannot; under CI that is a failure, not a skip. */
-function missingPrerequisite(): string | undefined {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Chromium (apt-get install chromium) to run the embedded key management's end-to-end test.`;
-  if (!existsSync('dist/console/index.html') || !existsSync('dist/main.js') || !existsSync('packages/sdk/dist/index.js')) {
-    const build = spawnSync('npm', ['run', 'build', '--silent'], { encoding: 'utf8', timeout: 180_000 });
-    if (build.status !== 0) return `npm run build failed, so dist/ is missing:\n${build.stdout}${build.stderr}`;
-  }
-  return undefined;
-}
-
-const missing = missingPrerequisite();
+const missing = browserPrerequisiteMissing("the embedded key management's end-to-end test");
 if (missing && CI) throw new Error(missing);
 if (missing) console.log(`# skipping the embedded key management's end-to-end test: ${missing}`);
 
@@ -88,11 +78,7 @@ describeOrSkip("embedded key management in a SaaS's own settings page (examples/
     stranger.listen(strangerPort, '127.0.0.1');
     await once(stranger, 'listening');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -334,7 +320,7 @@ describeOrSkip('an expired embedded link, in Chromium (Latchkey on PostgreSQL)',
       await db.query(`update embed_sessions set code_expires_at = now() - interval '1 second' where id = $1`, [link.body.id]);
       await db.end();
 
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
       await page.goto(link.body.url);
       await page.getByRole('heading', { name: 'This link has expired' }).waitFor({ timeout: 15_000 });
