@@ -1,19 +1,14 @@
 import { useId, type ReactNode } from 'react';
 import { useProduct } from './product.ts';
 import { useConsoleSession } from './session/session.ts';
-import { Link } from './ui/Link.tsx';
-import { navigate, usePath } from './ui/router.ts';
+import { NAV, NavList } from './ui/NavList.tsx';
+import { navigate } from './ui/router.ts';
 
-const NAV = [
-  { to: '/keys', label: 'API keys', match: (path: string) => path === '/' || path.startsWith('/keys') },
-  { to: '/audit', label: 'Audit log', match: (path: string) => path.startsWith('/audit') },
-  { to: '/members', label: 'Members', match: (path: string) => path.startsWith('/members') },
-];
+const ITEMS = [NAV.keys, NAV.audit, NAV.members];
 
 export function Layout({ children }: { children: ReactNode }) {
   const { me, workspace, switchWorkspace, signOut } = useConsoleSession();
   const product = useProduct();
-  const path = usePath();
   const switcherId = useId();
   return (
     <div className="shell">
@@ -53,15 +48,7 @@ export function Layout({ children }: { children: ReactNode }) {
       </header>
       <nav className="sidenav" aria-label="Settings">
         <p className="nav-title">Settings</p>
-        <ul>
-          {NAV.map((item) => (
-            <li key={item.to}>
-              <Link to={item.to} current={item.match(path)}>
-                {item.label}
-              </Link>
-            </li>
-          ))}
-        </ul>
+        <NavList items={ITEMS} />
       </nav>
       <main id="main" className="content" tabIndex={-1}>
         {children}

@@ -7,7 +7,7 @@ import { Empty, Loading } from '../ui/States.tsx';
 import { useLoad } from '../ui/useLoad.ts';
 import { AuditEventDialog } from './AuditEventDialog.tsx';
 import { AuditFilterForm } from './AuditFilterForm.tsx';
-import { AuditPager } from './AuditPager.tsx';
+import { AuditPager, useCursorPages } from './AuditPager.tsx';
 import { AuditTable } from './AuditTable.tsx';
 import { ExportButtons } from './ExportButtons.tsx';
 
@@ -20,9 +20,8 @@ function filtersFromUrl(): AuditFilters {
 export function AuditPage() {
   const { workspace } = useSession();
   const [filters, setFilters] = useState<AuditFilters>(filtersFromUrl);
-  // The cursors of the pages before this one: "Newer" goes back one.
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors.at(-1);
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const [keys] = useLoad(() => api.listKeys(workspace.id, 'all'), [workspace.id]);
   const [events, reload] = useLoad(() => api.auditEvents(workspace.id, filters, cursor), [workspace.id, filters, cursor]);
   const [open, setOpen] = useState<string | null>(null);
@@ -46,7 +45,7 @@ export function AuditPage() {
         filters={filters}
         errors={field && events.state === 'error' ? { [field]: events.message } : {}}
         onApply={(next) => {
-          setCursors([]);
+          pages.reset();
           setFilters(next);
         }}
       />
@@ -61,13 +60,7 @@ export function AuditPage() {
           ) : (
             <AuditTable events={events.data.data} onOpen={setOpen} />
           )}
-          <AuditPager
-            hasNewer={cursors.length > 0}
-            nextCursor={events.data.has_more ? events.data.next_cursor : null}
-            onNewer={() => setCursors(cursors.slice(0, -1))}
-            onRefresh={reload}
-            onOlder={(next) => setCursors([...cursors, next])}
-          />
+          <AuditPager pages={pages} nextCursor={events.data.has_more ? events.data.next_cursor : null} onRefresh={reload} />
         </>
       )}
       {open && <AuditEventDialog eventId={open} onClose={() => setOpen(null)} />}

@@ -2,8 +2,7 @@ import type { ReactNode } from 'react';
 import type { EmbedSessionInfo } from '../api/types.ts';
 import { useProduct } from '../product.ts';
 import { useSession } from '../session/session.ts';
-import { Link } from '../ui/Link.tsx';
-import { usePath } from '../ui/router.ts';
+import { NAV, NavList } from '../ui/NavList.tsx';
 import { isTopLevel, returnHrefOf } from './return-link.ts';
 
 /**
@@ -13,7 +12,6 @@ import { isTopLevel, returnHrefOf } from './return-link.ts';
 export function EmbedLayout({ info, children }: { info: EmbedSessionInfo; children: ReactNode }) {
   const product = useProduct();
   const { can } = useSession();
-  const path = usePath();
   const back = isTopLevel() ? returnHrefOf(info.return_url) : null;
   const who = info.user.name || info.user.email || info.user.external_id;
   return (
@@ -35,20 +33,7 @@ export function EmbedLayout({ info, children }: { info: EmbedSessionInfo; childr
         )}
       </header>
       <nav className="sidenav" aria-label="Key management">
-        <ul>
-          <li>
-            <Link to="/keys" current={path === '/' || path.startsWith('/keys')}>
-              API keys
-            </Link>
-          </li>
-          {can('audit:read') && (
-            <li>
-              <Link to="/audit" current={path.startsWith('/audit')}>
-                Audit log
-              </Link>
-            </li>
-          )}
-        </ul>
+        <NavList items={can('audit:read') ? [NAV.keys, NAV.audit] : [NAV.keys]} />
       </nav>
       <main id="main" className="content" tabIndex={-1}>
         {children}

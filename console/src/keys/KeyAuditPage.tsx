@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api } from '../api/client.ts';
 import { AuditEventDialog } from '../audit/AuditEventDialog.tsx';
-import { AuditPager } from '../audit/AuditPager.tsx';
+import { AuditPager, useCursorPages } from '../audit/AuditPager.tsx';
 import { AuditTable } from '../audit/AuditTable.tsx';
 import { LoadError } from '../session/RoleRequired.tsx';
 import { useSession } from '../session/session.ts';
@@ -14,9 +14,8 @@ import { KeyHeader } from './KeyHeader.tsx';
 export function KeyAuditPage({ keyId }: { keyId: string }) {
   const { workspace } = useSession();
   const [key, reloadKey] = useLoad(() => api.getKey(workspace.id, keyId), [workspace.id, keyId]);
-  // The cursors of the pages before this one: "Newer" goes back one.
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors.at(-1);
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const [events, reload] = useLoad(() => api.auditEvents(workspace.id, { key_id: keyId }, cursor), [workspace.id, keyId, cursor]);
   const [open, setOpen] = useState<string | null>(null);
 
@@ -33,7 +32,7 @@ export function KeyAuditPage({ keyId }: { keyId: string }) {
         {events.state === 'loading' && <Loading what="Loading calls" />}
         {events.state === 'error' && <LoadError error={events.error} message={events.message} onRetry={reload} />}
         {events.state === 'ready' &&
-          (events.data.data.length === 0 && cursors.length === 0 ? (
+          (events.data.data.length === 0 && !pages.hasNewer ? (
             <Empty>
               <p>No calls with this key yet.</p>
               <p className="muted">Each request made with it shows here a moment later: its endpoint, status, latency and source IP.</p>
@@ -43,13 +42,7 @@ export function KeyAuditPage({ keyId }: { keyId: string }) {
           ))}
       </div>
       {events.state === 'ready' && (
-        <AuditPager
-          hasNewer={cursors.length > 0}
-          nextCursor={events.data.has_more ? events.data.next_cursor : null}
-          onNewer={() => setCursors(cursors.slice(0, -1))}
-          onRefresh={reload}
-          onOlder={(next) => setCursors([...cursors, next])}
-        />
+        <AuditPager pages={pages} nextCursor={events.data.has_more ? events.data.next_cursor : null} onRefresh={reload} />
       )}
       {open && <AuditEventDialog eventId={open} onClose={() => setOpen(null)} />}
     </section>
