@@ -53,8 +53,14 @@ function exchange(h: Harness, code: string): Promise<Reply> {
 }
 
 /** An embedded session's browser: the token from the exchange, sent as Bearer, no cookie, no CSRF. */
-async function embedded(h: Harness, backend: ServiceClient, workspaceId: string, capabilities: readonly Capability[] = CAPABILITIES): Promise<Client & { token: string; session: Reply['body'] }> {
-  const link = await mint(backend, workspaceId, { capabilities });
+async function embedded(
+  h: Harness,
+  backend: ServiceClient,
+  workspaceId: string,
+  capabilities: readonly Capability[] = CAPABILITIES,
+  fields: Record<string, unknown> = {},
+): Promise<Client & { token: string; session: Reply['body'] }> {
+  const link = await mint(backend, workspaceId, { capabilities, ...fields });
   assert.equal(link.status, 201, link.raw);
   const opened = await exchange(h, codeOf(link.body.url));
   assert.equal(opened.status, 200, opened.raw);
@@ -154,13 +160,7 @@ describeEachBackend(
       const h = harness();
       const { backend, workspaceId, keys } = await customer(h);
       const short = await embedded(h, backend, workspaceId);
-      const long = await (async () => {
-        const link = await mint(backend, workspaceId, { session_ttl_seconds: 8 * 3600 });
-        const opened = await exchange(h, codeOf(link.body.url));
-        const client = new Client(h.app);
-        client.bearer = opened.body.token;
-        return client;
-      })();
+      const long = await embedded(h, backend, workspaceId, CAPABILITIES, { session_ttl_seconds: 8 * 3600 });
       assert.equal((await short.get(keys)).status, 200);
       h.clock.advance(3600);
       const expired = await short.get(keys);
