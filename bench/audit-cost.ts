@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createKey, machine, mean, pinningDescription, ROOT, runLoad, setUp, startLatchkey, type Latchkey, type LoadResult } from './lib.js';
+import { createKey, machine, mean, pinningDescription, ROOT, runLoad, setUp, startLatchkey, type Latchkey, type LoadResult, runBenchmark } from './lib.js';
 
 const TARGET_COST_PERCENT = 10;
 const RATE_LIMIT_PER_MINUTE = 1_000_000;
@@ -106,10 +106,4 @@ generator's core).
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('audit-cost', main);

@@ -22,6 +22,7 @@ import {
   metricSum,
   pinningDescription,
   ROOT,
+  runBenchmark,
   runLoad,
   scrapeMetrics,
   serverMicrosPerRequest,
@@ -202,10 +203,4 @@ histogram). Server µs/req is the server's CPU time per request; other CPU is ev
 `;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`cold-keys benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('cold-keys', main);

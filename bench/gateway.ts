@@ -40,6 +40,7 @@ import {
   pinning,
   ROOT,
   rssBytes,
+  runBenchmark,
   runLoad,
   scrapeMetrics,
   serverMicrosPerRequest,
@@ -501,10 +502,4 @@ ${rawTable(targets)}
 `;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`gateway benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('gateway', main);

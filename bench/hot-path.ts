@@ -26,6 +26,7 @@ import {
   mean,
   pinningDescription,
   ROOT,
+  runBenchmark,
   runLoad,
   scrapeMetrics,
   serverMicrosPerRequest,
@@ -252,10 +253,4 @@ ${rawTable(targets)}
 `;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`hot-path benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('hot-path', main);

@@ -365,6 +365,17 @@ export function describeNon2xx(r: LoadResult): string {
 }
 
 /** A whole number flag with a lower bound, for parseArgs' strings. */
+/** Runs a benchmark's main: its exit code (0 when it returns none), or 1 with the stack when it throws. */
+export function runBenchmark(name: string, main: () => Promise<number | void>): void {
+  main().then(
+    (code) => process.exit(code ?? 0),
+    (error: unknown) => {
+      process.stderr.write(`${name} benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
 /** The load flags every throughput benchmark takes (for parseArgs); each adds its own, `rounds` among them. */
 export const LOAD_FLAGS = {
   duration: { type: 'string', default: '10' },

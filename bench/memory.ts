@@ -21,6 +21,7 @@ import {
   pinningDescription,
   ROOT,
   rssBytes,
+  runBenchmark,
   runLoad,
   scrapeMetrics,
   startLatchkey,
@@ -308,10 +309,4 @@ ${series}
 `;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`memory benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('memory', main);

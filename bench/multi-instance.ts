@@ -18,7 +18,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TEST_REDIS_URL, createTestDatabase } from '../test/services.js';
-import { cpuSeconds, createKey, machine, machineBusySeconds, pinningDescription, ROOT, runLoad, setUp, startLatchkey, type Latchkey, type LoadResult, type Session } from './lib.js';
+import { cpuSeconds, createKey, machine, machineBusySeconds, pinningDescription, ROOT, runLoad, setUp, startLatchkey, type Latchkey, type LoadResult, type Session, runBenchmark } from './lib.js';
 
 const REVOCATION_TARGET_P99_MS = 50;
 const HIGH_LIMIT = 1_000_000;
@@ -359,10 +359,4 @@ ${sections.join('\n')}`;
   process.stdout.write(`${report}\nwritten to bench/results/multi-instance.md\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`multi-instance benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('multi-instance', main);

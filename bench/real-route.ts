@@ -24,6 +24,7 @@ import {
   metricSum,
   pinningDescription,
   ROOT,
+  runBenchmark,
   runLoad,
   scrapeMetrics,
   serverMicrosPerRequest,
@@ -245,10 +246,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`real-route benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('real-route', main);

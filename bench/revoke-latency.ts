@@ -15,7 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestDatabase, TEST_REDIS_URL } from '../test/services.js';
-import { createKey, machine, markdownTable, pinningDescription, ROOT, setUp, startLatchkey, wholeNumberFlag, type Latchkey, type Session } from './lib.js';
+import { createKey, machine, markdownTable, pinningDescription, ROOT, setUp, startLatchkey, wholeNumberFlag, type Latchkey, type Session, runBenchmark } from './lib.js';
 
 const { values: flags } = parseArgs({ options: { trials: { type: 'string', default: '100' } } });
 const trials = wholeNumberFlag('trials', flags.trials, 1);
@@ -131,10 +131,4 @@ Added by the confirmation round (p50, against one instance without Redis): **${f
   process.stdout.write(`${report}\nwritten to bench/results/revoke-latency.md\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`revoke-latency benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('revoke-latency', main);

@@ -28,6 +28,7 @@ import {
   pinningDescription,
   ROOT,
   rssBytes,
+  runBenchmark,
   runLoad,
   scrapeMetrics,
   serverMicrosPerRequest,
@@ -292,10 +293,4 @@ phase, warm-up included; RSS is read from /proc after the phase.
 `;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`under-attack benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('under-attack', main);

@@ -28,6 +28,7 @@ import {
   mean,
   pinningDescription,
   ROOT,
+  runBenchmark,
   runLoad,
   scrapeMetrics,
   serverMicrosPerRequest,
@@ -242,10 +243,4 @@ ${rawTable(targets)}
 `;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`verify benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('verify', main);
