@@ -79,6 +79,12 @@ const envSchema = z.object({
   /** An Ed25519 private key (PKCS #8 PEM) that signs Latchkey-Principal instead of the generated one. */
   GATEWAY_SIGNING_KEY: z.string().min(1).max(4096).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Webhook deliveries may reach private, loopback and link-local addresses (tests, private deployments). */
+  EVENTS_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  /** How often each instance looks for due webhook deliveries (ms). */
+  EVENTS_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Webhook deliveries one instance makes at once. */
+  EVENTS_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   /** Test hook (test/multi-instance.test.ts): delays this instance's handling of announced key changes. */
   TEST_KEY_CHANGE_DELAY_MS: z.coerce.number().int().min(0).max(900).default(0),
 });
@@ -109,6 +115,12 @@ export interface Config {
   gatewayPort: number | undefined;
   /** GATEWAY_SIGNING_KEY: a PEM the operator provides; else the key kept in the database signs. */
   gatewaySigningKey: string | undefined;
+  events: {
+    /** EVENTS_ALLOW_PRIVATE_NETWORKS: off, deliveries to private, loopback, link-local and metadata addresses are refused at connect time. */
+    allowPrivateNetworks: boolean;
+    pollMs: number;
+    concurrency: number;
+  };
 }
 
 /** The environment is wrong: main prints its message, one line, and exits; no stack (it is not a bug). */
@@ -154,5 +166,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     testKeyChangeDelayMs: e.TEST_KEY_CHANGE_DELAY_MS,
     gatewayPort: product.gateway ? (e.GATEWAY_PORT ?? product.gateway.port ?? DEFAULT_GATEWAY_PORT) : undefined,
     gatewaySigningKey: e.GATEWAY_SIGNING_KEY,
+    events: { allowPrivateNetworks: e.EVENTS_ALLOW_PRIVATE_NETWORKS, pollMs: e.EVENTS_POLL_MS, concurrency: e.EVENTS_CONCURRENCY },
   };
 }

@@ -5,6 +5,7 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
 export type IdPrefix =
   | 'usr' | 'ws' | 'key' | 'sec' | 'ses' | 'mev' | 'req' | 'evt' | 'inv' | 'svk' | 'emb'
+  | 'whe' | 'whs' | 'evd' | 'eva' | 'anf'
   // The reference product API (src/api).
   | 'conv' | 'trc' | 'cont' | 'tkt' | 'scr' | 'agt' | 'whk' | 'kb' | 'acct' | 'pol';
 

@@ -201,6 +201,7 @@ export function createAccountsService(deps: AccountsDeps) {
           action: 'member.add',
           target: { type: 'user', id: user.id },
           details: { email, role: input.role, user_created: created },
+          event: { type: 'member.added', data: { member: { user_id: user.id, email, role: input.role } } },
         });
         return { user_id: user.id, email, role: input.role };
       });
@@ -241,13 +242,14 @@ export function createAccountsService(deps: AccountsDeps) {
           throw new AppError('conflict', 'A workspace needs at least one Owner; make someone else an Owner first.');
         }
         await repo.setRole(tx, workspaceId, userId, role);
+        const user = await repo.findUserById(tx, userId);
         await recordManagementEvent(tx, context, {
           workspaceId,
           action: 'member.role_change',
           target: { type: 'user', id: userId },
           details: { from: membership.role, to: role },
+          event: { type: 'member.role_changed', data: { member: { user_id: userId, email: user?.email ?? null, role }, previous_role: membership.role } },
         });
-        const user = await repo.findUserById(tx, userId);
         return { user_id: userId, email: user?.email ?? '', role };
       });
     },

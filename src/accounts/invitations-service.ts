@@ -162,6 +162,7 @@ export function createInvitationsService(deps: InvitationsDeps) {
           action: 'member.joined',
           target: { type: 'user', id: user.id },
           details: { invitation_id: invitation.id, role: invitation.role, invited_by: invitation.invited_by_email },
+          event: { type: 'member.added', data: { member: { user_id: user.id, email: user.email, role: invitation.role }, invitation_id: invitation.id } },
         });
         const joined = { workspace: { id: invitation.workspace_id, name: invitation.workspace_name }, role: invitation.role, user };
         return passwordHash === undefined ? joined : { ...joined, signedIn: await deps.startSession(tx, user) };

@@ -1,4 +1,6 @@
 import type { Executor } from '../db/client.js';
+import type { EventType } from '../events/event-types.js';
+import { emitEvent } from '../events/outbox.js';
 import { newId } from '../ids.js';
 import { redactSecrets } from './redact.js';
 
@@ -49,6 +51,11 @@ export interface ManagementEventInput {
   target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation' | 'embed_session'; id: string };
   /** What changed, by name; never a secret, a password or a hash of either. */
   details?: Record<string, unknown>;
+  /**
+   * The event this action sends to the workspace's endpoints, written to the outbox in the same
+   * transaction; its data gains `actor`. Never a secret: what the API shows of the object.
+   */
+  event?: { type: EventType; data: Record<string, unknown> };
 }
 
 /** Written inside the transaction of the action it records, so neither exists without the other. */
@@ -77,6 +84,25 @@ export async function recordManagementEvent(ex: Executor, context: ActionContext
       }),
     })
     .execute();
+  if (event.event) {
+    await emitEvent(ex, { type: event.event.type, workspaceId: event.workspaceId, data: { ...event.event.data, actor: eventActor(context) } });
+  }
+}
+
+/** Who acted, as an event tells it: a person, or a service key (for the SaaS's own user, when it said). */
+export function eventActor(context: ActionContext): Record<string, unknown> {
+  if (context.actor) return { type: 'user', id: context.actor.id, email: context.actor.email };
+  if (context.serviceKey) {
+    return {
+      type: 'service_key',
+      id: context.serviceKey.id,
+      name: context.serviceKey.name,
+      ...(context.externalUser ? { external_user: { external_id: context.externalUser.externalId, email: context.externalUser.email } } : {}),
+      ...(context.onBehalfOf !== undefined ? { on_behalf_of: redactSecrets(context.onBehalfOf) } : {}),
+    };
+  }
+  if (context.viaKey) return { type: 'api_key', id: context.viaKey };
+  return { type: 'system' };
 }
 
 /** A management action's actor, as keys record who created or revoked them: a person or a service key. */

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateSecret } from '../keys/key-format.js';
+import { newEndpointSecret } from '../events/signing.js';
 import { REDACTED, redactPayload, redactSecrets, redactUrl } from './redact.js';
 
 const key = generateSecret('lk', 'live');
 const testKey = generateSecret('lk', 'test');
 const otherBrand = generateSecret('acme2', 'live');
+const webhookSecret = newEndpointSecret();
 /** The part of a key nothing may keep: everything after the public display prefix. */
 const privatePart = (secret: string) => secret.slice(secret.indexOf('_', 3) + 5);
 
@@ -23,6 +25,7 @@ describe('redactSecrets: every key-shaped string, however it is glued', () => {
     ['cut short (28 characters of 36)', key.slice(0, -8), REDACTED],
     ['behind %-escapes', `/api/v1/contacts/${key.slice(0, 8)}%${key.charCodeAt(8).toString(16)}${key.slice(9)}`, `/api/v1/contacts/${REDACTED}`],
     ['behind an escaped underscore', key.replaceAll('_', '%5F'), REDACTED],
+    ['a webhook signing secret', `secret=${webhookSecret}.`, `secret=${REDACTED}.`],
   ];
   for (const [name, input, expected] of cases) {
     it(name, () => assert.equal(redactSecrets(input), expected));

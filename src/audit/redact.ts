@@ -10,13 +10,14 @@ const MIN_SECRET_CHARS = RANDOM_LENGTH - 6;
  * boundaries, since `_` and letters are word characters: a key glued to other text (`key_<key>`,
  * `<key>_old`, `<key>x`) must be caught too. From 24 characters on rather than a whole key's 36 (random
  * part and checksum): a key cut short by a slice or a typo still carries most of its random bits, and
- * glued base62 after a key is taken with it. Compiled once.
+ * glued base62 after a key is taken with it. A webhook endpoint's signing secret (`whsec_` and base64url)
+ * is caught the same way. Compiled once.
  */
-const KEY_SHAPE = new RegExp(`[a-z][a-z0-9]{0,11}_(?:live|test|svc|ems)_[0-9A-Za-z]{${MIN_SECRET_CHARS},}`, 'g');
+const KEY_SHAPE = new RegExp(`[a-z][a-z0-9]{0,11}_(?:live|test|svc|ems)_[0-9A-Za-z]{${MIN_SECRET_CHARS},}|whsec_[0-9A-Za-z_-]{${MIN_SECRET_CHARS},}`, 'g');
 
 /** Every key has one of these; text without any (most paths, user agents, values) skips the regex. */
 function mayHoldKey(text: string): boolean {
-  return text.includes('_live_') || text.includes('_test_') || text.includes('_svc_') || text.includes('_ems_');
+  return text.includes('_live_') || text.includes('_test_') || text.includes('_svc_') || text.includes('_ems_') || text.includes('whsec_');
 }
 
 function decoded(text: string): string {

@@ -9,6 +9,7 @@ import * as invitations from './migrations/0006_invitations.js';
 import * as yourOwnApi from './migrations/0007_your_own_api.js';
 import * as gateway from './migrations/0008_gateway.js';
 import * as embed from './migrations/0009_embed.js';
+import * as events from './migrations/0010_events.js';
 
 /** Migrations are listed here, not read from disk, so the built and the source trees run the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007_your_own_api': yourOwnApi,
   '0008_gateway': gateway,
   '0009_embed': embed,
+  '0010_events': events,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

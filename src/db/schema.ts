@@ -244,6 +244,103 @@ export interface EmbedSessionsTable {
   ended_at: Date | null;
 }
 
+/** Where events go (src/events/): a workspace's, an installation's (every workspace), or a reference-product webhook's. */
+export interface EventEndpointsTable {
+  id: string;
+  audience: 'workspace' | 'installation' | 'product';
+  workspace_id: string | null;
+  /** The reference product's view, for `product` endpoints only. */
+  mode: Mode | null;
+  /** The service key that added an installation endpoint. */
+  service_key_id: string | null;
+  url: string;
+  events: string[];
+  description: string | null;
+  enabled: Generated<boolean>;
+  disabled_at: Date | null;
+  disabled_reason: string | null;
+  /** usr_…, svk_…, or an API key's id for a reference-product webhook. */
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** An endpoint's signing secret (`whsec_…`); an old one signs beside the new until `expires_at`. */
+export interface EventEndpointSecretsTable {
+  id: string;
+  endpoint_id: string;
+  secret: string;
+  created_at: CreatedAt;
+  expires_at: Date | null;
+}
+
+/** The outbox: one row per event, `body` the exact JSON delivered. */
+export interface EventsTable {
+  id: string;
+  type: string;
+  workspace_id: string | null;
+  mode: Mode | null;
+  body: string;
+  created_at: CreatedAt;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface EventDeliveriesTable {
+  id: string;
+  event_id: string;
+  endpoint_id: string;
+  status: Generated<DeliveryStatus>;
+  attempts: Generated<number>;
+  /** When the next attempt is due; while an attempt runs, the end of its lease. */
+  next_attempt_at: Generated<Date>;
+  last_attempt_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface EventDeliveryAttemptsTable {
+  id: string;
+  delivery_id: string;
+  started_at: Date;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  /** The start of the answer's body (at most 1 KB kept; at most 64 KB read). */
+  response_excerpt: string | null;
+}
+
+export type FindingStatus = 'open' | 'acknowledged' | 'resolved';
+
+export interface AnomalyFindingsTable {
+  id: string;
+  workspace_id: string;
+  api_key_id: string | null;
+  rule: string;
+  severity: 'low' | 'medium' | 'high';
+  /** Stable per finding (rule, key, what was flagged): the detector stores each finding once. */
+  fingerprint: string;
+  summary: string;
+  evidence: ColumnType<Record<string, unknown>, string, string>;
+  status: Generated<FindingStatus>;
+  window_start: Date;
+  window_end: Date;
+  detected_at: CreatedAt;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+}
+
+/** A lifecycle event the daily sweep sent for a key: once per key and kind. */
+export interface KeyRemindersTable {
+  api_key_id: string;
+  kind: string;
+  sent_at: CreatedAt;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: Generated<Date>;
@@ -266,6 +363,13 @@ export interface Database {
   audit_unattributed: AuditUnattributedTable;
   gateway_signing_keys: GatewaySigningKeysTable;
   embed_sessions: EmbedSessionsTable;
+  event_endpoints: EventEndpointsTable;
+  event_endpoint_secrets: EventEndpointSecretsTable;
+  events: EventsTable;
+  event_deliveries: EventDeliveriesTable;
+  event_delivery_attempts: EventDeliveryAttemptsTable;
+  anomaly_findings: AnomalyFindingsTable;
+  key_reminders: KeyRemindersTable;
   api_records: ApiRecordsTable;
 }
 

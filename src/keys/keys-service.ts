@@ -118,13 +118,15 @@ export function createKeysService(deps: KeysDeps) {
       const { secret, row } = issueSecret(keyId, key.mode, plan.version);
       await repo.insertSecret(tx, row);
       await repo.updateKey(tx, keyId, { prefix: row.prefix });
+      const rotated = await present(tx, await loadKey(tx, workspaceId, keyId));
       await recordManagementEvent(tx, context, {
         workspaceId,
         action: 'api_key.rotate',
         target: { type: 'api_key', id: keyId },
         details: { version: plan.version, secret_id: row.id, overlap_seconds: overlapSeconds, ended: plan.expire.map((e) => ({ secret_id: e.id, expires_at: e.at.toISOString() })) },
+        event: { type: 'api_key.rotated', data: { object: rotated, version: plan.version, overlap_seconds: overlapSeconds } },
       });
-      return { ...(await present(tx, await loadKey(tx, workspaceId, keyId))), secret };
+      return { ...rotated, secret };
     });
   }
 
@@ -160,6 +162,7 @@ export function createKeysService(deps: KeysDeps) {
           created_by_external_email: context.externalUser?.email ?? null,
         });
         await repo.insertSecret(tx, row);
+        const created = await present(tx, await loadKey(tx, workspaceId, keyId));
         await recordManagementEvent(tx, context, {
           workspaceId,
           action: 'api_key.create',
@@ -175,8 +178,9 @@ export function createKeysService(deps: KeysDeps) {
             meta_fields: Object.keys(input.meta ?? {}),
             expires_at: expiresAt?.toISOString() ?? null,
           },
+          event: { type: 'api_key.created', data: { object: created } },
         });
-        return { ...(await present(tx, await loadKey(tx, workspaceId, keyId))), secret };
+        return { ...created, secret };
       });
     },
 
@@ -217,14 +221,16 @@ export function createKeysService(deps: KeysDeps) {
           changes.rate_limit_per_hour = limit.per_hour;
         }
         await repo.updateKey(tx, keyId, changes);
+        const updated = await present(tx, await loadKey(tx, workspaceId, keyId));
         await recordManagementEvent(tx, context, {
           workspaceId,
           action: 'api_key.update',
           target: { type: 'api_key', id: keyId },
           // The changed fields' names, and their new values but meta's (see create).
           details: { changed: Object.keys(changes), ...changes, meta: undefined, expires_at: changes.expires_at?.toISOString() ?? changes.expires_at },
+          event: { type: 'api_key.updated', data: { object: updated, changed: Object.keys(changes) } },
         });
-        return present(tx, await loadKey(tx, workspaceId, keyId));
+        return updated;
       });
     },
 
@@ -259,6 +265,7 @@ export function createKeysService(deps: KeysDeps) {
             action: 'api_key.secret_revoke',
             target: { type: 'api_key_secret', id: secretId },
             details: { key_id: keyId, version: target.version },
+            event: { type: 'api_key.secret_revoked', data: { object: await present(tx, await loadKey(tx, workspaceId, keyId)), secret: { id: secretId, version: target.version } } },
           });
         }
         return present(tx, await loadKey(tx, workspaceId, keyId));
@@ -293,6 +300,7 @@ export function createKeysService(deps: KeysDeps) {
             action: 'api_key.update',
             target: { type: 'api_key', id },
             details: { changed: ['rate_limit'], rate_limit: to, previous_rate_limit: from, reason: 'workspace ceiling lowered' },
+            event: { type: 'api_key.updated', data: { object: await present(tx, await loadKey(tx, workspaceId, id)), changed: ['rate_limit'], reason: 'workspace ceiling lowered' } },
           });
         }
         return changed;
@@ -312,6 +320,7 @@ export function createKeysService(deps: KeysDeps) {
             action: 'api_key.revoke',
             target: { type: 'api_key', id: keyId },
             details: { name: key.name, prefix: key.prefix },
+            event: { type: 'api_key.revoked', data: { object: await present(tx, await loadKey(tx, workspaceId, keyId)) } },
           });
         }
         return present(tx, await loadKey(tx, workspaceId, keyId));
