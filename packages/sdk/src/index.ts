@@ -12,6 +12,7 @@ export { LatchkeyError, type VerifyAnswer, type VerifyRequest, DEFAULT_TIMEOUT_M
 export { LatchkeyUnavailableError } from './transport.js';
 export type { FastifyLatchkeyHook } from './fastify.js';
 export { nodeServerClientIp, type LatchkeyEnv, type ClientIp } from './hono.js';
+export { verifyWebhook, LatchkeyWebhookError, DEFAULT_WEBHOOK_TOLERANCE_S, type WebhookEvent, type WebhookErrorCode, type VerifyWebhookOptions } from './webhook.js';
 export { verifyPrincipal, LatchkeyPrincipalError, type PrincipalClaims, type PrincipalErrorCode, type VerifyPrincipalOptions } from './principal.js';
 
 declare global {
