@@ -77,3 +77,25 @@ describe('webhookUrlProblem', () => {
     it(`refuses ${JSON.stringify(url)}`, () => assert.match(webhookUrlProblem(url) ?? 'accepted', reason));
   }
 });
+
+describe('webhookUrlProblem with rules', () => {
+  const table: Array<[url: string, rules: Parameters<typeof webhookUrlProblem>[1], expected: RegExp | null]> = [
+    ['https://hooks.example.com/in', { httpsOnly: true }, null],
+    ['http://hooks.example.com/in', { httpsOnly: true }, /https URL/],
+    ['http://127.0.0.1:8080/in', { httpsOnly: true }, /https URL/],
+    // EVENTS_ALLOW_PRIVATE_NETWORKS: http and any host, but still a well-formed URL without credentials.
+    ['http://127.0.0.1:8080/in', { httpsOnly: true, privateNetworks: true }, null],
+    ['http://localhost:3000/', { privateNetworks: true }, null],
+    ['https://[::1]/', { privateNetworks: true }, null],
+    ['http://u:p@127.0.0.1/', { privateNetworks: true }, /user name or password/],
+    ['ftp://127.0.0.1/', { privateNetworks: true }, /http or https/],
+    ['http://127.0.0.1/\u0000', { privateNetworks: true }, /control characters/],
+  ];
+  for (const [url, rules, expected] of table) {
+    it(`${JSON.stringify(url)} with ${JSON.stringify(rules)}`, () => {
+      const problem = webhookUrlProblem(url, rules);
+      if (expected === null) assert.equal(problem, null);
+      else assert.match(problem ?? 'accepted', expected);
+    });
+  }
+});

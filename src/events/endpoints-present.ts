@@ -40,8 +40,10 @@ export interface DeliveryObject {
   last_error: string | null;
   delivered_at: string | null;
   created_at: string;
-  attempt_log?: AttemptObject[];
 }
+
+/** The list and retry answers: a delivery with its attempts, oldest first. */
+export type DeliveryWithAttempts = DeliveryObject & { attempt_log: AttemptObject[] };
 
 /** The latest end among the secrets still signing beside the current one. */
 function rotationEnd(secrets: readonly SecretRow[]): Date | null {
@@ -68,8 +70,7 @@ export function presentEndpoint(row: EndpointRow, secrets: ReadonlyArray<SecretR
   };
 }
 
-/** `attempts`: given for the answers that show the attempt log (the list and a retry), oldest first. */
-export function presentDelivery(row: DeliveryRow, attempts?: readonly AttemptRow[]): DeliveryObject {
+export function presentDelivery(row: DeliveryRow): DeliveryObject {
   return {
     object: 'event_delivery',
     id: row.id,
@@ -83,12 +84,15 @@ export function presentDelivery(row: DeliveryRow, attempts?: readonly AttemptRow
     last_error: row.last_error,
     delivered_at: iso(row.delivered_at),
     created_at: row.created_at.toISOString(),
-    ...(attempts
-      ? {
-          attempt_log: attempts
-            .filter((a) => a.delivery_id === row.id)
-            .map((a) => ({ started_at: a.started_at.toISOString(), duration_ms: a.duration_ms, status_code: a.status_code, error: a.error, response_excerpt: a.response_excerpt })),
-        }
-      : {}),
+  };
+}
+
+/** `attempts`: any deliveries' attempts, oldest first; this delivery's are picked out. */
+export function presentDeliveryWithAttempts(row: DeliveryRow, attempts: readonly AttemptRow[]): DeliveryWithAttempts {
+  return {
+    ...presentDelivery(row),
+    attempt_log: attempts
+      .filter((a) => a.delivery_id === row.id)
+      .map((a) => ({ started_at: a.started_at.toISOString(), duration_ms: a.duration_ms, status_code: a.status_code, error: a.error, response_excerpt: a.response_excerpt })),
   };
 }

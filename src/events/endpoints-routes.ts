@@ -18,6 +18,44 @@ const createBody = z.strictObject({ url, events, description: description.option
 const updateBody = z.strictObject({ url: url.optional(), events: events.optional(), description: description.optional(), enabled: z.boolean().optional() });
 const deliveriesQuery = pageQuery.extend({ status: z.enum(['pending', 'delivered', 'failed']).optional() });
 
+// What the answers hold, for /openapi.json and the SDK's typed client; a field not listed is never sent.
+const endpointObject = z.object({
+  object: z.literal('event_endpoint'),
+  id: z.string(),
+  workspace_id: z.string().nullable(),
+  url: z.string(),
+  events: z.array(z.string()),
+  description: z.string().nullable(),
+  enabled: z.boolean(),
+  disabled_at: z.string().nullable(),
+  disabled_reason: z.string().nullable(),
+  secret_rotation_ends_at: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+/** The create and rotate answers: the signing secret, shown this once. */
+const endpointWithSecret = endpointObject.extend({ secret: z.string() });
+const deliveryObject = z.object({
+  object: z.literal('event_delivery'),
+  id: z.string(),
+  endpoint_id: z.string(),
+  event: z.object({ id: z.string(), type: z.string(), created_at: z.string() }),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  next_attempt_at: z.string().nullable(),
+  last_attempt_at: z.string().nullable(),
+  last_status_code: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+  delivered_at: z.string().nullable(),
+  created_at: z.string(),
+});
+const deliveryWithAttempts = deliveryObject.extend({
+  attempt_log: z.array(
+    z.object({ started_at: z.string(), duration_ms: z.number().int(), status_code: z.number().int().nullable(), error: z.string().nullable(), response_excerpt: z.string().nullable() }),
+  ),
+});
+const listOf = <T extends z.ZodType>(item: T) => z.object({ object: z.literal('list'), data: z.array(item), has_more: z.boolean(), next_cursor: z.string().nullable() });
+
 type Owner = (request: FastifyRequest) => EndpointOwner;
 
 const workspaceOwner: Owner = (request) => ({ audience: 'workspace', workspaceId: requireWorkspace(request).id });
@@ -56,18 +94,18 @@ export const endpointsRoutes: FastifyPluginAsyncZod<{ endpoints: EndpointsServic
     const deliveryParams = params.extend({ delivery_id: pathId });
     const doc = { tags: ['event endpoints'] };
 
-    app.get(base, { config, schema: { ...doc, summary: 'List event endpoints', params: listParams, querystring: pageQuery } }, async (request) =>
+    app.get(base, { config, schema: { ...doc, summary: 'List event endpoints', params: listParams, querystring: pageQuery, response: { 200: listOf(endpointObject) } } }, async (request) =>
       endpoints.list(owner(request), request.query),
     );
 
-    app.post(base, { config, schema: { ...doc, summary: 'Add an event endpoint (the answer holds its signing secret, once)', params: listParams, body: createBody } }, async (request, reply) => {
+    app.post(base, { config, schema: { ...doc, summary: 'Add an event endpoint (the answer holds its signing secret, once)', params: listParams, body: createBody, response: { 201: endpointWithSecret } } }, async (request, reply) => {
       const created = await endpoints.create(owner(request), request.body, { context: callerContext(request) });
       return reply.code(201).send(created);
     });
 
-    app.get(item, { config, schema: { ...doc, summary: 'Get an event endpoint', params } }, async (request) => endpoints.get(owner(request), request.params.endpoint_id));
+    app.get(item, { config, schema: { ...doc, summary: 'Get an event endpoint', params, response: { 200: endpointObject } } }, async (request) => endpoints.get(owner(request), request.params.endpoint_id));
 
-    app.patch(item, { config, schema: { ...doc, summary: 'Change an event endpoint (enabled: true re-enables a disabled one)', params, body: updateBody } }, async (request) =>
+    app.patch(item, { config, schema: { ...doc, summary: 'Change an event endpoint (enabled: true re-enables a disabled one)', params, body: updateBody, response: { 200: endpointObject } } }, async (request) =>
       endpoints.update(owner(request), request.params.endpoint_id, request.body, { context: callerContext(request) }),
     );
 
@@ -76,20 +114,20 @@ export const endpointsRoutes: FastifyPluginAsyncZod<{ endpoints: EndpointsServic
       return reply.code(204).send();
     });
 
-    app.post(`${item}/rotate-secret`, { config, schema: { ...doc, summary: 'Rotate the signing secret (the old one signs beside the new for 24 hours)', params } }, async (request) =>
+    app.post(`${item}/rotate-secret`, { config, schema: { ...doc, summary: 'Rotate the signing secret (the old one signs beside the new for 24 hours)', params, response: { 200: endpointWithSecret } } }, async (request) =>
       endpoints.rotateSecret(owner(request), request.params.endpoint_id, { context: callerContext(request) }),
     );
 
-    app.post(`${item}/test`, { config, schema: { ...doc, summary: 'Send a latchkey.test event to this endpoint only', params } }, async (request, reply) => {
+    app.post(`${item}/test`, { config, schema: { ...doc, summary: 'Send a latchkey.test event to this endpoint only', params, response: { 202: deliveryObject } } }, async (request, reply) => {
       const delivery = await endpoints.sendTest(owner(request), request.params.endpoint_id, { context: callerContext(request) });
       return reply.code(202).send(delivery);
     });
 
-    app.get(`${item}/deliveries`, { config, schema: { ...doc, summary: "List an endpoint's deliveries, newest first, with their attempts", params, querystring: deliveriesQuery } }, async (request) =>
+    app.get(`${item}/deliveries`, { config, schema: { ...doc, summary: "List an endpoint's deliveries, newest first, with their attempts", params, querystring: deliveriesQuery, response: { 200: listOf(deliveryWithAttempts) } } }, async (request) =>
       endpoints.listDeliveries(owner(request), request.params.endpoint_id, request.query),
     );
 
-    app.post(`${item}/deliveries/:delivery_id/retry`, { config, schema: { ...doc, summary: 'Send a delivery again, now', params: deliveryParams } }, async (request) =>
+    app.post(`${item}/deliveries/:delivery_id/retry`, { config, schema: { ...doc, summary: 'Send a delivery again, now', params: deliveryParams, response: { 200: deliveryWithAttempts } } }, async (request) =>
       endpoints.retryDelivery(owner(request), request.params.endpoint_id, request.params.delivery_id, { context: callerContext(request) }),
     );
   }

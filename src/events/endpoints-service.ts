@@ -6,7 +6,7 @@ import { invalidRequest, notFound } from '../http/errors.js';
 import { fetchSize, toPage, type Page, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import type { EndpointChanges, EndpointOwner, EndpointRow, EndpointsRepo } from './endpoints-repo.js';
-import { presentDelivery, presentEndpoint, type DeliveryObject, type EndpointObject } from './endpoints-present.js';
+import { presentDelivery, presentDeliveryWithAttempts, presentEndpoint, type DeliveryObject, type DeliveryWithAttempts, type EndpointObject } from './endpoints-present.js';
 import { ALL_EVENTS, EVENT_TYPES, PRODUCT_EVENT_TYPES } from './event-types.js';
 import { emitTestEvent } from './outbox.js';
 import { newEndpointSecret, SECRET_OVERLAP_MS } from './signing.js';
@@ -221,22 +221,22 @@ export function createEndpointsService(deps: EndpointsDeps) {
       });
     },
 
-    async listDeliveries(owner: EndpointOwner, id: string, filter: { status?: DeliveryStatus | undefined } & PageRequest): Promise<Page<DeliveryObject>> {
+    async listDeliveries(owner: EndpointOwner, id: string, filter: { status?: DeliveryStatus | undefined } & PageRequest): Promise<Page<DeliveryWithAttempts>> {
       await load(db, owner, id);
       const rows = await repo.listDeliveries(db, id, { status: filter.status, limit: fetchSize(filter), cursor: filter.cursor });
       const attempts = await repo.attempts(db, rows.slice(0, filter.limit).map((row) => row.id));
-      return toPage(rows, filter, (row) => presentDelivery(row, attempts));
+      return toPage(rows, filter, (row) => presentDeliveryWithAttempts(row, attempts));
     },
 
     /** Due now: a pending one is tried at once, a delivered or failed one is sent again (the same body). */
-    async retryDelivery(owner: EndpointOwner, id: string, deliveryId: string, caller: EndpointCaller): Promise<DeliveryObject> {
+    async retryDelivery(owner: EndpointOwner, id: string, deliveryId: string, caller: EndpointCaller): Promise<DeliveryWithAttempts> {
       return db.transaction().execute(async (tx) => {
         const before = await loadDelivery(tx, owner, id, deliveryId);
         await repo.requeueDelivery(tx, deliveryId, deps.now());
         await record(tx, caller, owner, 'event_endpoint.delivery_retry', id, { delivery_id: deliveryId, event_id: before.event_id, previous_status: before.status });
         const delivery = await repo.findDelivery(tx, id, deliveryId);
         if (!delivery) throw notFound('delivery');
-        return presentDelivery(delivery, await repo.attempts(tx, [deliveryId]));
+        return presentDeliveryWithAttempts(delivery, await repo.attempts(tx, [deliveryId]));
       });
     },
   };

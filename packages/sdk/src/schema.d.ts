@@ -1315,7 +1315,7 @@ export interface paths {
                         description?: string | null;
                         /** @default true */
                         enabled?: boolean;
-                        events: ("conversation.created" | "contact.created" | "contact.updated" | "ticket.created" | "ticket.updated" | "scorecard.created" | "knowledge_base_entry.updated" | "account.updated" | "policy.updated")[];
+                        events: ("conversation.created" | "contact.upserted" | "ticket.created" | "ticket.updated")[];
                         url: string;
                     };
                 };
@@ -1413,7 +1413,7 @@ export interface paths {
                     "application/json": {
                         description?: string | null;
                         enabled?: boolean;
-                        events?: ("conversation.created" | "contact.created" | "contact.updated" | "ticket.created" | "ticket.updated" | "scorecard.created" | "knowledge_base_entry.updated" | "account.updated" | "policy.updated")[];
+                        events?: ("conversation.created" | "contact.upserted" | "ticket.created" | "ticket.updated")[];
                         url?: string;
                     };
                 };
@@ -1686,6 +1686,502 @@ export interface paths {
                             session_ttl_seconds: number;
                             url: string;
                             workspace_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List event endpoints
+         * @description A service key needs the `events:manage` permission.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                created_at: string;
+                                description: string | null;
+                                disabled_at: string | null;
+                                disabled_reason: string | null;
+                                enabled: boolean;
+                                events: string[];
+                                id: string;
+                                /** @enum {string} */
+                                object: "event_endpoint";
+                                secret_rotation_ends_at: string | null;
+                                updated_at: string;
+                                url: string;
+                                workspace_id: string | null;
+                            }[];
+                            has_more: boolean;
+                            next_cursor: string | null;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add an event endpoint (the answer holds its signing secret, once)
+         * @description A service key needs the `events:manage` permission.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string | null;
+                        enabled?: boolean;
+                        events: string[];
+                        url: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            description: string | null;
+                            disabled_at: string | null;
+                            disabled_reason: string | null;
+                            enabled: boolean;
+                            events: string[];
+                            id: string;
+                            /** @enum {string} */
+                            object: "event_endpoint";
+                            secret: string;
+                            secret_rotation_ends_at: string | null;
+                            updated_at: string;
+                            url: string;
+                            workspace_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an event endpoint
+         * @description A service key needs the `events:manage` permission.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            description: string | null;
+                            disabled_at: string | null;
+                            disabled_reason: string | null;
+                            enabled: boolean;
+                            events: string[];
+                            id: string;
+                            /** @enum {string} */
+                            object: "event_endpoint";
+                            secret_rotation_ends_at: string | null;
+                            updated_at: string;
+                            url: string;
+                            workspace_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete an event endpoint and its pending deliveries
+         * @description A service key needs the `events:manage` permission.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change an event endpoint (enabled: true re-enables a disabled one)
+         * @description A service key needs the `events:manage` permission.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string | null;
+                        enabled?: boolean;
+                        events?: string[];
+                        url?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            description: string | null;
+                            disabled_at: string | null;
+                            disabled_reason: string | null;
+                            enabled: boolean;
+                            events: string[];
+                            id: string;
+                            /** @enum {string} */
+                            object: "event_endpoint";
+                            secret_rotation_ends_at: string | null;
+                            updated_at: string;
+                            url: string;
+                            workspace_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/event-endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries, newest first, with their attempts
+         * @description A service key needs the `events:manage` permission.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    limit?: number;
+                    status?: "pending" | "delivered" | "failed";
+                };
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                attempt_log: {
+                                    duration_ms: number;
+                                    error: string | null;
+                                    response_excerpt: string | null;
+                                    started_at: string;
+                                    status_code: number | null;
+                                }[];
+                                attempts: number;
+                                created_at: string;
+                                delivered_at: string | null;
+                                endpoint_id: string;
+                                event: {
+                                    created_at: string;
+                                    id: string;
+                                    type: string;
+                                };
+                                id: string;
+                                last_attempt_at: string | null;
+                                last_error: string | null;
+                                last_status_code: number | null;
+                                next_attempt_at: string | null;
+                                /** @enum {string} */
+                                object: "event_delivery";
+                                /** @enum {string} */
+                                status: "pending" | "delivered" | "failed";
+                            }[];
+                            has_more: boolean;
+                            next_cursor: string | null;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again, now
+         * @description A service key needs the `events:manage` permission.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    delivery_id: string;
+                    endpoint_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            attempt_log: {
+                                duration_ms: number;
+                                error: string | null;
+                                response_excerpt: string | null;
+                                started_at: string;
+                                status_code: number | null;
+                            }[];
+                            attempts: number;
+                            created_at: string;
+                            delivered_at: string | null;
+                            endpoint_id: string;
+                            event: {
+                                created_at: string;
+                                id: string;
+                                type: string;
+                            };
+                            id: string;
+                            last_attempt_at: string | null;
+                            last_error: string | null;
+                            last_status_code: number | null;
+                            next_attempt_at: string | null;
+                            /** @enum {string} */
+                            object: "event_delivery";
+                            /** @enum {string} */
+                            status: "pending" | "delivered" | "failed";
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-endpoints/{endpoint_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret (the old one signs beside the new for 24 hours)
+         * @description A service key needs the `events:manage` permission.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            description: string | null;
+                            disabled_at: string | null;
+                            disabled_reason: string | null;
+                            enabled: boolean;
+                            events: string[];
+                            id: string;
+                            /** @enum {string} */
+                            object: "event_endpoint";
+                            secret: string;
+                            secret_rotation_ends_at: string | null;
+                            updated_at: string;
+                            url: string;
+                            workspace_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-endpoints/{endpoint_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a latchkey.test event to this endpoint only
+         * @description A service key needs the `events:manage` permission.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            attempts: number;
+                            created_at: string;
+                            delivered_at: string | null;
+                            endpoint_id: string;
+                            event: {
+                                created_at: string;
+                                id: string;
+                                type: string;
+                            };
+                            id: string;
+                            last_attempt_at: string | null;
+                            last_error: string | null;
+                            last_status_code: number | null;
+                            next_attempt_at: string | null;
+                            /** @enum {string} */
+                            object: "event_delivery";
+                            /** @enum {string} */
+                            status: "pending" | "delivered" | "failed";
                         };
                     };
                 };
@@ -2702,6 +3198,513 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspace_id}/event-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List event endpoints
+         * @description A service key needs the `events:manage` permission.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                created_at: string;
+                                description: string | null;
+                                disabled_at: string | null;
+                                disabled_reason: string | null;
+                                enabled: boolean;
+                                events: string[];
+                                id: string;
+                                /** @enum {string} */
+                                object: "event_endpoint";
+                                secret_rotation_ends_at: string | null;
+                                updated_at: string;
+                                url: string;
+                                workspace_id: string | null;
+                            }[];
+                            has_more: boolean;
+                            next_cursor: string | null;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add an event endpoint (the answer holds its signing secret, once)
+         * @description A service key needs the `events:manage` permission.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string | null;
+                        enabled?: boolean;
+                        events: string[];
+                        url: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            description: string | null;
+                            disabled_at: string | null;
+                            disabled_reason: string | null;
+                            enabled: boolean;
+                            events: string[];
+                            id: string;
+                            /** @enum {string} */
+                            object: "event_endpoint";
+                            secret: string;
+                            secret_rotation_ends_at: string | null;
+                            updated_at: string;
+                            url: string;
+                            workspace_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspace_id}/event-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an event endpoint
+         * @description A service key needs the `events:manage` permission.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            description: string | null;
+                            disabled_at: string | null;
+                            disabled_reason: string | null;
+                            enabled: boolean;
+                            events: string[];
+                            id: string;
+                            /** @enum {string} */
+                            object: "event_endpoint";
+                            secret_rotation_ends_at: string | null;
+                            updated_at: string;
+                            url: string;
+                            workspace_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete an event endpoint and its pending deliveries
+         * @description A service key needs the `events:manage` permission.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change an event endpoint (enabled: true re-enables a disabled one)
+         * @description A service key needs the `events:manage` permission.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string | null;
+                        enabled?: boolean;
+                        events?: string[];
+                        url?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            description: string | null;
+                            disabled_at: string | null;
+                            disabled_reason: string | null;
+                            enabled: boolean;
+                            events: string[];
+                            id: string;
+                            /** @enum {string} */
+                            object: "event_endpoint";
+                            secret_rotation_ends_at: string | null;
+                            updated_at: string;
+                            url: string;
+                            workspace_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/workspaces/{workspace_id}/event-endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries, newest first, with their attempts
+         * @description A service key needs the `events:manage` permission.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    limit?: number;
+                    status?: "pending" | "delivered" | "failed";
+                };
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                attempt_log: {
+                                    duration_ms: number;
+                                    error: string | null;
+                                    response_excerpt: string | null;
+                                    started_at: string;
+                                    status_code: number | null;
+                                }[];
+                                attempts: number;
+                                created_at: string;
+                                delivered_at: string | null;
+                                endpoint_id: string;
+                                event: {
+                                    created_at: string;
+                                    id: string;
+                                    type: string;
+                                };
+                                id: string;
+                                last_attempt_at: string | null;
+                                last_error: string | null;
+                                last_status_code: number | null;
+                                next_attempt_at: string | null;
+                                /** @enum {string} */
+                                object: "event_delivery";
+                                /** @enum {string} */
+                                status: "pending" | "delivered" | "failed";
+                            }[];
+                            has_more: boolean;
+                            next_cursor: string | null;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspace_id}/event-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again, now
+         * @description A service key needs the `events:manage` permission.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    delivery_id: string;
+                    endpoint_id: string;
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            attempt_log: {
+                                duration_ms: number;
+                                error: string | null;
+                                response_excerpt: string | null;
+                                started_at: string;
+                                status_code: number | null;
+                            }[];
+                            attempts: number;
+                            created_at: string;
+                            delivered_at: string | null;
+                            endpoint_id: string;
+                            event: {
+                                created_at: string;
+                                id: string;
+                                type: string;
+                            };
+                            id: string;
+                            last_attempt_at: string | null;
+                            last_error: string | null;
+                            last_status_code: number | null;
+                            next_attempt_at: string | null;
+                            /** @enum {string} */
+                            object: "event_delivery";
+                            /** @enum {string} */
+                            status: "pending" | "delivered" | "failed";
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspace_id}/event-endpoints/{endpoint_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret (the old one signs beside the new for 24 hours)
+         * @description A service key needs the `events:manage` permission.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            description: string | null;
+                            disabled_at: string | null;
+                            disabled_reason: string | null;
+                            enabled: boolean;
+                            events: string[];
+                            id: string;
+                            /** @enum {string} */
+                            object: "event_endpoint";
+                            secret: string;
+                            secret_rotation_ends_at: string | null;
+                            updated_at: string;
+                            url: string;
+                            workspace_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspace_id}/event-endpoints/{endpoint_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a latchkey.test event to this endpoint only
+         * @description A service key needs the `events:manage` permission.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    endpoint_id: string;
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            attempts: number;
+                            created_at: string;
+                            delivered_at: string | null;
+                            endpoint_id: string;
+                            event: {
+                                created_at: string;
+                                id: string;
+                                type: string;
+                            };
+                            id: string;
+                            last_attempt_at: string | null;
+                            last_error: string | null;
+                            last_status_code: number | null;
+                            next_attempt_at: string | null;
+                            /** @enum {string} */
+                            object: "event_delivery";
+                            /** @enum {string} */
+                            status: "pending" | "delivered" | "failed";
+                        };
+                    };
                 };
             };
         };
