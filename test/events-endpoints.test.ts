@@ -183,6 +183,13 @@ describeEachBackend('events API: endpoints', (harness) => {
     assert.equal(typeof body.data.message, 'string');
     const deliveries = await h.db.selectFrom('event_deliveries').select('endpoint_id').where('event_id', '=', event.id).execute();
     assert.deepEqual(deliveries.map((d) => d.endpoint_id), [endpoint.id], `not to ${other.id} nor the installation's`);
+
+    // Nothing is sent to a disabled endpoint: a test there is refused, saying how to go on.
+    await tenant.client.patch(`${endpointsOf(tenant)}/${endpoint.id}`, { enabled: false });
+    const refused = await tenant.client.post(`${endpointsOf(tenant)}/${endpoint.id}/test`);
+    assertError(refused, 409, 'conflict');
+    assert.match(refused.body.error.message, /enabled: true/);
+    assertError(await tenant.client.post(`${endpointsOf(tenant)}/${endpoint.id}/deliveries/${sent.body.id}/retry`), 409, 'conflict');
   });
 
   it('lists deliveries newest first with their attempts, filters by status, and retries one (due now, sent again)', async () => {

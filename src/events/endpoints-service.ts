@@ -2,7 +2,7 @@ import { webhookUrlProblem } from '../api/webhook-url.js';
 import { actorId, recordManagementEvent, type ActorContext, type ManagementAction } from '../audit/management-log.js';
 import type { Db, Executor, Tx } from '../db/client.js';
 import type { DeliveryStatus } from '../db/schema.js';
-import { invalidRequest, notFound } from '../http/errors.js';
+import { AppError, invalidRequest, notFound } from '../http/errors.js';
 import { fetchSize, toPage, type Page, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import type { EndpointChanges, EndpointOwner, EndpointRow, EndpointsRepo } from './endpoints-repo.js';
@@ -114,8 +114,15 @@ export function createEndpointsService(deps: EndpointsDeps) {
     return secret;
   }
 
+  /** The worker does not send to a disabled endpoint: a test or a retry there would only fail unsent. */
+  function refuseIfDisabled(row: EndpointRow): void {
+    if (!row.enabled) {
+      throw new AppError('conflict', 'This endpoint is disabled, so nothing is sent to it. Enable it first (PATCH with enabled: true), then send again.');
+    }
+  }
+
   async function loadDelivery(ex: Executor, owner: EndpointOwner, endpointId: string, deliveryId: string) {
-    await load(ex, owner, endpointId);
+    refuseIfDisabled(await load(ex, owner, endpointId));
     const delivery = await repo.findDelivery(ex, endpointId, deliveryId);
     if (!delivery) throw notFound('delivery');
     return delivery;
@@ -212,6 +219,7 @@ export function createEndpointsService(deps: EndpointsDeps) {
     async sendTest(owner: EndpointOwner, id: string, caller: EndpointCaller): Promise<DeliveryObject> {
       return db.transaction().execute(async (tx) => {
         const row = await load(tx, owner, id);
+        refuseIfDisabled(row);
         const at = deps.now();
         const { body, deliveryId } = await emitTestEvent(tx, { id, workspaceId: row.workspace_id, mode: row.mode }, { message: TEST_MESSAGE }, at);
         await record(tx, caller, owner, 'event_endpoint.test', id, { event_id: body.id, delivery_id: deliveryId });
