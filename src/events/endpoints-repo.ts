@@ -158,7 +158,6 @@ export function createEndpointsRepo() {
         .orderBy('id')
         .execute();
     },
-
   };
 }
 
