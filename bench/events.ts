@@ -17,6 +17,7 @@ import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDatabase, type Db } from '../src/db/client.js';
@@ -217,6 +218,10 @@ ${new Date().toISOString()} — ${m.cpu}, ${m.cores} cores, Node ${m.node}; pinn
 ## Delivery throughput
 
 ${EVENTS} events committed to the outbox in one transaction, one endpoint subscribed; from the commit until the receiver has every event.
+With taskset, bench/lib.ts pins every server to the same core: two instances then share one core, so the
+second row shows that two instances deliver each event once, not how they scale. Load average at the end: ${loadavg()
+    .map((n) => n.toFixed(1))
+    .join(', ')} (other work on the machine counts in every figure).
 
 ${throughputTable}
 

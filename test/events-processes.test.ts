@@ -132,6 +132,7 @@ describeOrSkip('events delivery across processes (PostgreSQL)', { skip }, () => 
     const perInstance = await Promise.all([one, two].map(deliveredBy));
     process.stdout.write(`# 2 instances, ${TOTAL} events: received ${ids.length}, unique ${unique}, duplicates ${ids.length - unique}; delivered by each: ${perInstance.join(' + ')}\n`);
     assert.equal(perInstance[0]! + perInstance[1]!, TOTAL, 'each delivery counted by the instance that made it');
+    assert.match(await (await fetch(`${one.url}/metrics`)).text(), /^latchkey_event_deliveries_due 0$/m, 'no backlog left');
     assert.equal(unique, TOTAL);
     assert.equal(ids.length - unique, 0, 'no duplicates');
     const attempts = await db
