@@ -92,6 +92,43 @@ describeOrSkip('events delivery across processes (PostgreSQL)', { skip }, () => 
     await second.stop();
   });
 
+  it('an instance killed in the middle of an attempt: its lease runs out and the restarted instance delivers the event', async () => {
+    // A 2 s send timeout makes the lease 12 s (6 × the timeout) instead of a minute.
+    const env = { ...EVENTS_ENV, DATABASE_URL: database.url, TEST_EVENTS_TIMEOUT_MS: '2000' };
+    let arrived: () => void = () => {};
+    const firstArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const receiver = await startReceiver((_request, response) => {
+      if (receiver.received.length === 1) return arrived(); // the first is never answered
+      response.end('ok');
+    });
+    receivers.push(receiver);
+    const workspace = await db.selectFrom('workspaces').select('id').executeTakeFirstOrThrow();
+    const endpoint = await addEndpoint(db, { url: receiver.url, workspaceId: workspace.id, events: ['member.role_changed'] });
+    const server = await start(env);
+    servers.push(server);
+    const event = await db.transaction().execute((tx) => emitEvent(tx, { type: 'member.role_changed', workspaceId: workspace.id, data: { role: 'admin' } }));
+    await firstArrived;
+    const exited = once(server.child, 'exit');
+    process.kill(-server.child.pid!, 'SIGKILL');
+    await exited;
+    const held = await db.selectFrom('event_deliveries').selectAll().where('endpoint_id', '=', endpoint.id).executeTakeFirstOrThrow();
+    assert.equal(held.status, 'pending');
+    assert.equal(held.attempts, 1);
+    assert.equal(held.last_attempt_at, null, 'the attempt the crash interrupted was never recorded');
+    assert.ok(held.next_attempt_at.getTime() > Date.now(), 'leased');
+
+    const restarted = await start(env);
+    servers.push(restarted);
+    await until('delivered once the lease ran out', async () => {
+      const row = await db.selectFrom('event_deliveries').select(['status']).where('id', '=', held.id).executeTakeFirstOrThrow();
+      return row.status === 'delivered';
+    }, 60_000);
+    assert.equal(receiver.received.length, 2, 'at least once: sent again after the crash');
+    assert.deepEqual(receiver.received.map((r) => r.headers['latchkey-event-id']), [event.id, event.id]);
+    assert.equal(receiver.received[0]!.body, receiver.received[1]!.body);
+    await restarted.stop();
+  });
+
   it('two instances deliver 1,000 events each exactly once', async () => {
     const env = { ...EVENTS_ENV, DATABASE_URL: database.url };
     const receiver = await startReceiver();
