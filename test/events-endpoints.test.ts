@@ -6,6 +6,7 @@ import { SECRET_OVERLAP_MS, signatureHeader } from '../src/events/signing.js';
 import { newId } from '../src/ids.js';
 import { PERMISSIONS } from '../src/service-keys/permissions.js';
 import { Client, createKey, describeEachBackend, newTenant, serviceClient, uniqueEmail, type Harness, type Reply, type Tenant } from './harness.js';
+import { startReceiver, until } from './events-delivery-receiver.js';
 import { inviteAndJoin } from './invite.js';
 
 /** The events API (src/events/endpoints-*.ts): a workspace's and the installation's endpoints, their secrets and deliveries. */
@@ -372,6 +373,36 @@ describeEachBackend(
       }
       for (const url of ['ftp://127.0.0.1/', 'http://u:p@127.0.0.1/', 'http://127.0.0.1/\u0000']) {
         assertError(await tenant.client.post(endpointsOf(tenant), { url, events: ['*'] }), 400, 'invalid_request', 'url');
+      }
+    });
+
+    it('with the running worker: a test event after a rotation reaches a receiver signed by both secrets, and the log shows it delivered', async () => {
+      const h = harness();
+      const tenant = await newTenant(h);
+      const receiver = await startReceiver();
+      try {
+        const endpoint = (await tenant.client.post(endpointsOf(tenant), { url: receiver.url, events: ['api_key.revoked'] })).body;
+        const rotated = (await tenant.client.post(`${endpointsOf(tenant)}/${endpoint.id}/rotate-secret`)).body;
+        const sent = await tenant.client.post(`${endpointsOf(tenant)}/${endpoint.id}/test`);
+        assert.equal(sent.status, 202, sent.raw);
+        const request = await until('the test event is received', async () => receiver.received[0]);
+        assert.equal(request.headers['latchkey-event-type'], 'latchkey.test');
+        assert.equal(request.headers['latchkey-event-id'], sent.body.event.id);
+        const header = String(request.headers['latchkey-signature']);
+        assert.equal(header.split(',v1=').length, 3, `one v1 per secret during the overlap: ${header}`);
+        for (const secret of [endpoint.secret, rotated.secret]) {
+          const event = verifyWebhook(request.body, header, secret, { now: () => h.clock.now });
+          assert.equal(event.id, sent.body.event.id);
+        }
+        const delivered = await until('the delivery is recorded', async () => {
+          const list = await tenant.client.get(`${endpointsOf(tenant)}/${endpoint.id}/deliveries?status=delivered`);
+          return list.body.data[0];
+        });
+        assert.equal(delivered.id, sent.body.id);
+        assert.deepEqual(delivered.attempt_log.map((a: { status_code: number }) => a.status_code), [200]);
+        assert.ok(delivered.delivered_at);
+      } finally {
+        await receiver.close();
       }
     });
   },

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { verifyWebhook } from '../packages/sdk/src/webhook.js';
+import { startReceiver, until } from './events-delivery-receiver.js';
 import { apiCall, createKey, describeEachBackend, newTenant, type Harness, type Tenant } from './harness.js';
 
 /**
@@ -130,3 +132,29 @@ describeEachBackend('events of the reference product', (harness) => {
     assert.equal(unknown.body.error.param, 'events.0');
   });
 });
+
+describeEachBackend(
+  'events of the reference product, delivered',
+  (harness) => {
+    it('a ticket created reaches the webhook’s receiver, signed with the secret its create answer held', async () => {
+      const h = harness();
+      const tenant = await newTenant(h);
+      const live = await productKey(h, tenant, 'live');
+      const receiver = await startReceiver();
+      try {
+        const hook = await apiCall(h, live, '/api/v1/webhooks', { method: 'POST', body: { url: receiver.url, events: ['ticket.created'] } });
+        assert.equal(hook.status, 201, hook.raw);
+        const ticket = await apiCall(h, live, '/api/v1/tickets', { method: 'POST', body: { subject: 'Charged twice' } });
+        assert.equal(ticket.status, 201, ticket.raw);
+        const request = await until('ticket.created is received', async () => receiver.received[0]);
+        const event = verifyWebhook(request.body, String(request.headers['latchkey-signature']), hook.body.secret, { now: () => h.clock.now });
+        assert.equal(event.type, 'ticket.created');
+        assert.equal(event.mode, 'live');
+        assert.deepEqual(event.data, { object: ticket.body });
+      } finally {
+        await receiver.close();
+      }
+    });
+  },
+  { env: { EVENTS_ALLOW_PRIVATE_NETWORKS: 'true', EVENTS_POLL_MS: '50' } },
+);
