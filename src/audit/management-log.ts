@@ -43,12 +43,14 @@ export type ManagementAction =
   | 'workspace.demo_data'
   | 'embed.link_created'
   | 'embed.session_started'
-  | 'embed.link_reused';
+  | 'embed.link_reused'
+  // Anomaly findings (src/anomalies/).
+  | 'anomaly.status_change';
 
 export interface ManagementEventInput {
   workspaceId: string | null;
   action: ManagementAction;
-  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation' | 'embed_session'; id: string };
+  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation' | 'embed_session' | 'anomaly'; id: string };
   /** What changed, by name; never a secret, a password or a hash of either. */
   details?: Record<string, unknown>;
   /**
