@@ -91,13 +91,16 @@ describeEachBackend('stored anomaly findings', (harness) => {
     const deliveries = await h.db.selectFrom('event_deliveries').select('endpoint_id').where('event_id', '=', event.id).execute();
     assert.deepEqual(deliveries, [{ endpoint_id: endpoint }]);
 
-    // The hour keeps growing and later passes see it again: the finding stays as it was stored, announced once.
+    // The hour keeps growing and later passes see it again: the same finding, its evidence brought up to
+    // date and its severity raised, announced once (the event tells what was seen first).
     await burst(h, tenant, key.id, 2, 40);
     const second = await detect(h);
     assert.ok(!second.stored.includes(finding.id));
-    const again = (await anomaliesOf(tenant)).body.data;
-    assert.deepEqual(again, [finding]);
+    const [again] = (await anomaliesOf(tenant)).body.data;
+    assert.deepEqual([again.id, again.detected_at, again.status, again.severity, again.evidence.client_errors], [finding.id, finding.detected_at, 'open', 'high', 100]);
+    assert.match(again.summary, /got 100 client errors/);
     assert.equal((await announced(h, tenant.workspaceId)).length, 1);
+    assert.equal((await announced(h, tenant.workspaceId))[0].data.object.evidence.client_errors, 60);
     h.clock.advance(60);
     await detect(h);
     assert.equal(await storedCount(h, tenant.workspaceId), 1);

@@ -38,7 +38,8 @@ export interface DetectorPass {
  * One pass of the detector: the rules over the recent window of every workspace with traffic in it, each
  * new finding stored once (its fingerprint is unique) with its `anomaly.detected` event in the same
  * transaction. A finding stored before, by this pass's predecessors or by another instance racing it,
- * is neither stored nor announced again: the insert does nothing and says so.
+ * is neither stored nor announced again (the insert does nothing and says so); its evidence is brought
+ * up to date.
  */
 export async function runDetectorOnce(deps: DetectorDeps, options: { windowHours?: number; wait?: boolean } = {}): Promise<DetectorPass> {
   const usage = createUsageService({ db: deps.db, repo: createUsageRepo(), keys: createKeysRepo(), now: deps.now });
@@ -53,13 +54,17 @@ export async function runDetectorOnce(deps: DetectorDeps, options: { windowHours
       const stored: string[] = [];
       for (const workspaceId of workspaces) {
         const found = await usage.detect(connection, workspaceId, window);
+        if (found.length === 0) continue;
         const known = await findings.storedFingerprints(connection, found.map(anomalyFingerprint));
-        const fresh = found.filter((anomaly) => !known.has(anomalyFingerprint(anomaly)));
-        if (fresh.length === 0) continue;
         // One transaction per workspace: its findings and their events commit together, and early.
         await connection.transaction().execute(async (tx) => {
-          for (const anomaly of fresh) {
-            const id = await findings.insertIfNew(tx, newFinding(workspaceId, anomaly), now);
+          for (const anomaly of found) {
+            const finding = newFinding(workspaceId, anomaly);
+            if (known.has(finding.fingerprint)) {
+              await findings.refresh(tx, finding);
+              continue;
+            }
+            const id = await findings.insertIfNew(tx, finding, now);
             if (id === null) continue;
             const row = await findings.find(tx, workspaceId, id);
             if (!row) continue;

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../db/client.js';
 import type { FindingStatus } from '../db/schema.js';
 import { newId } from '../ids.js';
@@ -48,6 +48,10 @@ export interface FindingFilter {
 /** Open findings first, then acknowledged, then resolved; newest first within each (ids sort by time). */
 const statusRank = sql<number>`case anomaly_findings.status when 'open' then 0 when 'acknowledged' then 1 else 2 end`;
 
+function severityRank(severity: RawBuilder<unknown>) {
+  return sql<number>`(case ${severity} when 'high' then 2 when 'medium' then 1 else 0 end)`;
+}
+
 function findings(ex: Executor) {
   return ex
     .selectFrom('anomaly_findings')
@@ -96,6 +100,26 @@ export function createFindingsRepo() {
         .returning('id')
         .executeTakeFirst();
       return row?.id ?? null;
+    },
+
+    /**
+     * A stored finding seen again: its evidence, summary and end as they are now (a spike's hour or a day of
+     * refusals keeps growing after it was first flagged), its severity never lowered. Its id, status and
+     * the event that announced it stay as they were. Writes only when something changed.
+     */
+    async refresh(ex: Executor, finding: NewFinding): Promise<void> {
+      const evidence = JSON.stringify(finding.evidence);
+      await ex
+        .updateTable('anomaly_findings')
+        .set({
+          evidence,
+          summary: finding.summary,
+          window_end: finding.windowEnd,
+          severity: sql<'low' | 'medium' | 'high'>`case when ${severityRank(sql.val(finding.severity))} > ${severityRank(sql.ref('severity'))} then ${finding.severity} else severity end`,
+        })
+        .where('fingerprint', '=', finding.fingerprint)
+        .where(sql<boolean>`(summary <> ${finding.summary} or evidence <> ${evidence}::jsonb)`)
+        .execute();
     },
 
     /** Which of these fingerprints are stored already: the detector skips them without a write. */
