@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { sql } from 'kysely';
-import { runDetectorOnce } from '../src/anomalies/detector.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import { runDetectorOnce, startDetector } from '../src/anomalies/detector.js';
 import { HOUR_MS, floorHour } from '../src/audit/hours.js';
 import { newId } from '../src/ids.js';
 import { createKey, describeEachBackend, newTenant, serviceClient, uniqueEmail, type Harness, type Reply, type Tenant } from './harness.js';
@@ -103,6 +105,22 @@ describeEachBackend('stored anomaly findings', (harness) => {
     assert.equal((await announced(h, tenant.workspaceId))[0].data.object.evidence.client_errors, 60);
     h.clock.advance(60);
     await detect(h);
+    assert.equal(await storedCount(h, tenant.workspaceId), 1);
+    assert.equal((await announced(h, tenant.workspaceId)).length, 1);
+  });
+
+  it('runs on its own once started: its first pass looks back a day, and closing waits for a pass under way', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = (await createKey(tenant)).body;
+    await burst(h, tenant, key.id, 10, 30); // older than a regular pass's 2 hours
+    const running = startDetector({ ...detector(h), log: pino({ level: 'silent' }), intervalMs: 20 });
+    try {
+      const deadline = Date.now() + 20_000;
+      while ((await storedCount(h, tenant.workspaceId)) === 0 && Date.now() < deadline) await sleep(20);
+    } finally {
+      await running.close();
+    }
     assert.equal(await storedCount(h, tenant.workspaceId), 1);
     assert.equal((await announced(h, tenant.workspaceId)).length, 1);
   });

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
 import { sql } from 'kysely';
-import { runSweepOnce } from '../src/events/lifecycle-sweep.js';
+import { runSweepOnce, startLifecycleSweep } from '../src/events/lifecycle-sweep.js';
 import { createKey, describeEachBackend, newTenant, type Harness, type Tenant } from './harness.js';
 
 /**
@@ -82,6 +84,20 @@ describeEachBackend('key lifecycle sweep', (harness) => {
     assert.deepEqual({ ...body.data.object, status: shown.status }, shown);
     assert.deepEqual(body.workspace, { id: tenant.workspaceId, external_id: null });
     assert.ok(!row.body.includes(oldSecret.secret.slice(12)), 'no secret in the event');
+  });
+
+  it('runs on its own once started, and stops when closed', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const key = await keyWith(h, tenant, 'idle-too', { createdDaysAgo: 45 });
+    const running = startLifecycleSweep({ db: h.db, now: () => h.clock.now, catalog: h.config.product, log: pino({ level: 'silent' }), firstDelayMs: 10, intervalMs: 20 });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!(await sentFor(h, tenant.workspaceId)).has(key.id) && Date.now() < deadline) await sleep(20);
+    } finally {
+      await running.close();
+    }
+    assert.deepEqual((await sentFor(h, tenant.workspaceId)).get(key.id)?.map(([type]) => type), ['api_key.unused']);
   });
 
   it('reminds again once the condition has ended and come back: a rotated key whose new secret grows old', async () => {

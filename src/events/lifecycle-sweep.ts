@@ -176,7 +176,7 @@ export async function runSweepOnce(deps: SweepDeps, options: { wait?: boolean } 
 }
 
 /** The sweep on this instance: a minute after start, then hourly, on one instance at a time. */
-export function startLifecycleSweep(deps: SweepDeps & { log: FastifyBaseLogger }): { close(): Promise<void> } {
+export function startLifecycleSweep(deps: SweepDeps & { log: FastifyBaseLogger; firstDelayMs?: number; intervalMs?: number }): { close(): Promise<void> } {
   let current: Promise<void> | null = null;
   const sweep = () => {
     current ??= runSweepOnce(deps)
@@ -187,8 +187,8 @@ export function startLifecycleSweep(deps: SweepDeps & { log: FastifyBaseLogger }
       .catch((error: unknown) => deps.log.error({ err: error }, 'key lifecycle sweep failed; the next one tries again'))
       .finally(() => (current = null));
   };
-  const first = setTimeout(sweep, SWEEP_FIRST_DELAY_MS);
-  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  const first = setTimeout(sweep, deps.firstDelayMs ?? SWEEP_FIRST_DELAY_MS);
+  const timer = setInterval(sweep, deps.intervalMs ?? SWEEP_INTERVAL_MS);
   first.unref();
   timer.unref();
   return {
