@@ -59,8 +59,7 @@ describeEachBackend('stored anomaly findings', (harness) => {
       .execute();
     assert.deepEqual((await anomaliesOf(tenant)).body.data, [], 'nothing is stored before a pass');
 
-    const first = await detect(h);
-    assert.equal(first.ran, true);
+    assert.equal((await detect(h)).ran, true);
     const listed = await anomaliesOf(tenant);
     assert.equal(listed.status, 200, listed.raw);
     assert.equal(listed.body.open_count, 1);
@@ -85,7 +84,6 @@ describeEachBackend('stored anomaly findings', (harness) => {
         resolved_by: null,
       },
     );
-    assert.ok(first.stored.includes(finding.id));
     assert.match(finding.summary, /^"ticket-bot" got 60 client errors \(4xx\) out of 60 requests in the hour from /);
 
     const [event] = await announced(h, tenant.workspaceId);

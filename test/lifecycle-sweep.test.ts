@@ -86,6 +86,17 @@ describeEachBackend('key lifecycle sweep', (harness) => {
     assert.ok(!row.body.includes(oldSecret.secret.slice(12)), 'no secret in the event');
   });
 
+  it('works through many due keys a batch (one transaction) at a time', async () => {
+    const h = harness();
+    const tenant = await newTenant(h);
+    const keys = [];
+    for (let i = 0; i < 7; i++) keys.push(await keyWith(h, tenant, `idle-${i}`, { createdDaysAgo: 40 }));
+    await runSweepOnce({ db: h.db, now: () => h.clock.now, catalog: h.config.product }, { wait: true, batchSize: 2 });
+    await runSweepOnce({ db: h.db, now: () => h.clock.now, catalog: h.config.product }, { wait: true, batchSize: 2 });
+    const sent = await sentFor(h, tenant.workspaceId);
+    assert.deepEqual(keys.map((k) => sent.get(k.id)?.map(([type]) => type)), keys.map(() => ['api_key.unused']));
+  });
+
   it('runs on its own once started, and stops when closed', async () => {
     const h = harness();
     const tenant = await newTenant(h);

@@ -122,7 +122,8 @@ async function rearm(ex: Executor, now: Date): Promise<void> {
  * each reminder written to key_reminders (on conflict nothing) with its event, sent only when the row
  * was written. Idempotent: a second sweep, or a twin racing this one, sends nothing more.
  */
-export async function runSweepOnce(deps: SweepDeps, options: { wait?: boolean } = {}): Promise<SweepReport> {
+export async function runSweepOnce(deps: SweepDeps, options: { wait?: boolean; batchSize?: number } = {}): Promise<SweepReport> {
+  const batchSize = options.batchSize ?? SWEEP_BATCH;
   const keys = createKeysRepo();
   const sent: Record<ReminderKind, number> = { expired: 0, expiring_1d: 0, expiring_7d: 0, rotation_due: 0, unused: 0 };
   const result = await withAdvisoryLock(
@@ -132,18 +133,22 @@ export async function runSweepOnce(deps: SweepDeps, options: { wait?: boolean } 
       const now = deps.now();
       await rearm(connection, now);
       for (const reminder of REMINDERS) {
+        // Keyset by id: each batch walks on from the last, so a sweep reads the keys once per kind.
+        let after = '';
         for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch++) {
           const due = await keysWithCreator(connection)
             .select(currentSecretAt.as('current_secret_at'))
+            .where('api_keys.id', '>', after)
             .where('api_keys.revoked_at', 'is', null)
             .where(reminder.due(now))
             .where(({ not, exists, selectFrom }) =>
               not(exists(selectFrom('key_reminders').select('api_key_id').whereRef('key_reminders.api_key_id', '=', 'api_keys.id').where('key_reminders.kind', '=', reminder.kind))),
             )
             .orderBy('api_keys.id')
-            .limit(SWEEP_BATCH)
+            .limit(batchSize)
             .execute();
           if (due.length === 0) break;
+          after = due.at(-1)?.id ?? after;
           await connection.transaction().execute(async (tx) => {
             const secrets = await keys.listSecrets(tx, due.map((k) => k.id));
             for (const key of due) {
@@ -166,7 +171,7 @@ export async function runSweepOnce(deps: SweepDeps, options: { wait?: boolean } 
               sent[reminder.kind]++;
             }
           });
-          if (due.length < SWEEP_BATCH) break;
+          if (due.length < batchSize) break;
         }
       }
     },
