@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { anomalyFingerprint, type Anomaly } from '../audit/anomalies.js';
+import { anomalyFingerprint, type Anomaly, type TimeWindow } from '../audit/anomalies.js';
 import { HOUR_MS, floorHour } from '../audit/hours.js';
 import { createUsageRepo } from '../audit/usage-repo.js';
 import { createUsageService } from '../audit/usage-service.js';
@@ -32,6 +32,8 @@ export interface DetectorPass {
   workspaces: number;
   /** The findings this pass stored (and announced): each fingerprint once, ever. */
   stored: string[];
+  /** Workspaces whose scan failed; the next pass tries them again. */
+  failed: Array<{ workspaceId: string; error: unknown }>;
 }
 
 /**
@@ -44,6 +46,32 @@ export interface DetectorPass {
 export async function runDetectorOnce(deps: DetectorDeps, options: { windowHours?: number; wait?: boolean } = {}): Promise<DetectorPass> {
   const usage = createUsageService({ db: deps.db, repo: createUsageRepo(), keys: createKeysRepo(), now: deps.now });
   const findings = createFindingsRepo();
+
+  /** One workspace's findings: the new ones stored and announced, the known ones refreshed, in one transaction. */
+  async function detectIn(connection: Db, workspaceId: string, window: TimeWindow, now: Date): Promise<string[]> {
+    const found = await usage.detect(connection, workspaceId, window);
+    if (found.length === 0) return [];
+    const known = await findings.storedFingerprints(connection, found.map(anomalyFingerprint));
+    const stored: string[] = [];
+    // Its findings and their events commit together, and early: not at the end of the whole pass.
+    await connection.transaction().execute(async (tx) => {
+      for (const anomaly of found) {
+        const finding = newFinding(workspaceId, anomaly);
+        if (known.has(finding.fingerprint)) {
+          await findings.refresh(tx, finding);
+          continue;
+        }
+        const id = await findings.insertIfNew(tx, finding, now);
+        if (id === null) continue;
+        const row = await findings.find(tx, workspaceId, id);
+        if (!row) continue;
+        await emitEvent(tx, { type: 'anomaly.detected', workspaceId, data: { object: presentFinding(row) } });
+        stored.push(id);
+      }
+    });
+    return stored;
+  }
+
   const result = await withAdvisoryLock(
     deps.db,
     DETECTOR_LOCK_KEY,
@@ -52,32 +80,20 @@ export async function runDetectorOnce(deps: DetectorDeps, options: { windowHours
       const window = { from: new Date(now.getTime() - (options.windowHours ?? DETECTOR_WINDOW_HOURS) * HOUR_MS), to: now };
       const workspaces = await workspacesWithTraffic(connection, floorHour(window.from));
       const stored: string[] = [];
+      const failed: Array<{ workspaceId: string; error: unknown }> = [];
       for (const workspaceId of workspaces) {
-        const found = await usage.detect(connection, workspaceId, window);
-        if (found.length === 0) continue;
-        const known = await findings.storedFingerprints(connection, found.map(anomalyFingerprint));
-        // One transaction per workspace: its findings and their events commit together, and early.
-        await connection.transaction().execute(async (tx) => {
-          for (const anomaly of found) {
-            const finding = newFinding(workspaceId, anomaly);
-            if (known.has(finding.fingerprint)) {
-              await findings.refresh(tx, finding);
-              continue;
-            }
-            const id = await findings.insertIfNew(tx, finding, now);
-            if (id === null) continue;
-            const row = await findings.find(tx, workspaceId, id);
-            if (!row) continue;
-            await emitEvent(tx, { type: 'anomaly.detected', workspaceId, data: { object: presentFinding(row) } });
-            stored.push(id);
-          }
-        });
+        // One workspace whose scan fails (a row the rules choke on) must not keep the others from theirs.
+        try {
+          stored.push(...(await detectIn(connection, workspaceId, window, now)));
+        } catch (error) {
+          failed.push({ workspaceId, error });
+        }
       }
-      return { workspaces: workspaces.length, stored };
+      return { workspaces: workspaces.length, stored, failed };
     },
     { wait: options.wait === true },
   );
-  return result.ran ? { ran: true, ...result.value } : { ran: false, workspaces: 0, stored: [] };
+  return result.ran ? { ran: true, ...result.value } : { ran: false, workspaces: 0, stored: [], failed: [] };
 }
 
 function newFinding(workspaceId: string, anomaly: Anomaly) {
@@ -122,6 +138,7 @@ export function startDetector(deps: DetectorDeps & { log: FastifyBaseLogger; int
       const result = await runDetectorOnce(deps, { windowHours: catchUp ? DETECTOR_CATCH_UP_HOURS : DETECTOR_WINDOW_HOURS });
       catchUp = false;
       if (result.stored.length > 0) deps.log.info({ findings: result.stored }, 'anomaly findings stored');
+      for (const { workspaceId, error } of result.failed) deps.log.error({ err: error, workspace_id: workspaceId }, 'anomaly detection failed for a workspace; the next pass tries again');
     } catch (error) {
       deps.log.error({ err: error }, 'anomaly detection failed; the next pass tries again');
     }
