@@ -56,6 +56,7 @@ describeEachBackend('key lifecycle sweep', (harness) => {
     const oldSecret = await keyWith(h, tenant, 'old-secret', { createdDaysAgo: 200, lastUsedDaysAgo: 1, secretDaysAgo: 91 });
     const neverUsed = await keyWith(h, tenant, 'never-used', { createdDaysAgo: 31 });
     const idle = await keyWith(h, tenant, 'idle', { createdDaysAgo: 60, lastUsedDaysAgo: 31 });
+    const longExpired = await keyWith(h, tenant, 'long-expired', { createdDaysAgo: 400, lastUsedDaysAgo: 1, secretDaysAgo: 10, expiresInHours: -31 * 24 });
     const fresh = await keyWith(h, tenant, 'fresh', { createdDaysAgo: 29, lastUsedDaysAgo: 29, secretDaysAgo: 89, expiresInHours: 8 * 24 });
     const revoked = await keyWith(h, tenant, 'revoked', { createdDaysAgo: 120, expiresInHours: 24 });
     assert.equal((await tenant.client.delete(`${tenant.keys}/${revoked.id}`)).status, 200);
@@ -74,6 +75,7 @@ describeEachBackend('key lifecycle sweep', (harness) => {
     assert.deepEqual(sent.get(neverUsed.id), [['api_key.unused', { last_used_at: null, unused_days: 30 }]]);
     assert.deepEqual(sent.get(idle.id)?.map(([type]) => type), ['api_key.unused']);
     assert.equal(sent.get(fresh.id), undefined, 'a key inside every threshold');
+    assert.equal(sent.get(longExpired.id), undefined, 'a key that expired over 30 days ago is old news');
     assert.equal(sent.get(revoked.id), undefined, 'a revoked key is past reminding');
     assert.ok(Math.abs(Date.parse(String(sent.get(inTwelveHours.id)?.[0]?.[1].expires_at)) - at(12).getTime()) < 60_000);
 

@@ -17,6 +17,8 @@ export const SWEEP_FIRST_DELAY_MS = 60_000;
 const DAY_MS = 86_400_000;
 export const EXPIRING_SOON_DAYS = 7;
 export const EXPIRING_VERY_SOON_DAYS = 1;
+/** A key that expired longer ago than this is old news, not an event (the first sweep after an upgrade would send them all). */
+export const EXPIRED_NEWS_DAYS = 30;
 /** The default of the workspace rotation policy to come: a key's current secret older than this is due for rotation. */
 export const DEFAULT_ROTATION_DAYS = 90;
 /** A key never used this long after it was made, or not used for this long since, is unused. */
@@ -62,7 +64,7 @@ const REMINDERS: Reminder[] = [
   {
     kind: 'expired',
     type: 'api_key.expired',
-    due: (now) => sql<SqlBool>`api_keys.expires_at <= ${now}`,
+    due: (now) => sql<SqlBool>`api_keys.expires_at <= ${now} and api_keys.expires_at > ${ago(now, EXPIRED_NEWS_DAYS)}`,
     data: (key) => ({ expired_at: iso(key.expires_at) }),
   },
   {
