@@ -27,6 +27,7 @@ async function fixture(h: Harness): Promise<Fixture> {
       user_id: member.userId,
       event_id: newId('evt'),
       invitation_id: newId('inv'),
+      anomaly_id: newId('anf'),
       token: 'x'.repeat(43),
       endpoint_id: endpoint.id,
       delivery_id: delivery.id,
@@ -34,13 +35,14 @@ async function fixture(h: Harness): Promise<Fixture> {
   };
 }
 
-/** What a route answers a key that may call it, with the fixture's ids (the event id is made up: 404). */
+/** What a route answers a key that may call it, with the fixture's ids (the event and anomaly ids are made up: 404). */
 const EXPECTED: Record<string, number> = {
   'POST /v1/workspaces': 201,
   'POST /v1/workspaces/{workspace_id}/api-keys': 201,
   'POST /v1/embed/sessions': 201,
   'DELETE /v1/workspaces/{workspace_id}/members/{user_id}': 204,
   'GET /v1/workspaces/{workspace_id}/audit-events/{event_id}': 404,
+  'PATCH /v1/workspaces/{workspace_id}/anomalies/{anomaly_id}': 404,
   'POST /v1/workspaces/{workspace_id}/event-endpoints': 201,
   'POST /v1/workspaces/{workspace_id}/event-endpoints/{endpoint_id}/test': 202,
   'DELETE /v1/workspaces/{workspace_id}/event-endpoints/{endpoint_id}': 204,
