@@ -105,7 +105,7 @@ describeEachBackend('events API: endpoints', (harness) => {
   it('never shows or stores a secret anywhere but the secrets table: not in reads, lists, the management log, events or logs', async () => {
     const h = harness();
     const tenant = await newTenant(h);
-    const created = await addEndpoint(tenant, { url: 'https://hooks.example.com/in?token=abc123', events: ['*'] });
+    const created = await addEndpoint(tenant, { url: 'https://hooks.example.com/T000/B000/pathtoken?token=abc123', events: ['*'] });
     const rotated = await tenant.client.post(`${endpointsOf(tenant)}/${created.body.id}/rotate-secret`);
     assert.equal(rotated.status, 200, rotated.raw);
     await tenant.client.post(`${endpointsOf(tenant)}/${created.body.id}/test`);
@@ -125,8 +125,9 @@ describeEachBackend('events API: endpoints', (harness) => {
     for (const secret of secrets) {
       for (const text of everywhere) assert.ok(!text.includes(secret.slice(6)), 'a secret leaked');
     }
-    const logged = managementLog.map((m) => JSON.stringify(m.details)).find((d) => d.includes('hooks.example.com/in'));
-    assert.ok(logged && !logged.includes('abc123'), 'the management log keeps the URL without its query');
+    const logged = managementLog.map((m) => JSON.stringify(m.details)).filter((d) => d.includes('https://hooks.example.com'));
+    assert.ok(logged.length > 0, 'the management log names the endpoint’s origin');
+    assert.ok(logged.every((d) => !d.includes('pathtoken') && !d.includes('abc123')), 'and neither its path nor its query, which often hold a token');
   });
 
   it('rotating gives a new secret; both sign until 24 h later, then only the new one; a second rotation ends the older at once', async () => {

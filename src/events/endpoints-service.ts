@@ -86,16 +86,19 @@ export function createEndpointsService(deps: EndpointsDeps) {
     return presentEndpoint(row, await repo.signingSecrets(ex, [row.id], deps.now()));
   }
 
-  /** What the management log keeps of an endpoint: no secret, and the URL without its query (it may hold a token). */
+  /**
+   * What the management log keeps of an endpoint: no secret, and of the URL its origin only. Its path and
+   * query often carry the receiver's own token (Slack's and many others' webhook URLs do), and the log is
+   * read by more people than the endpoint's managers.
+   */
   function logged(row: Pick<EndpointRow, 'url' | 'events' | 'enabled'>): Record<string, unknown> {
-    let url = row.url;
+    let origin: string | null = null;
     try {
-      const parsed = new URL(row.url);
-      url = `${parsed.origin}${parsed.pathname}`;
+      origin = new URL(row.url).origin;
     } catch {
-      // Stored URLs were parsed when saved; keep what is there if that ever changes.
+      // Stored URLs were parsed when saved; log none rather than all of it if that ever changes.
     }
-    return { url, events: row.events, enabled: row.enabled };
+    return { url_origin: origin, events: row.events, enabled: row.enabled };
   }
 
   async function record(tx: Tx, caller: EndpointCaller, owner: EndpointOwner, action: ManagementAction, endpointId: string, details: Record<string, unknown>): Promise<void> {
@@ -122,9 +125,10 @@ export function createEndpointsService(deps: EndpointsDeps) {
   }
 
   async function loadDelivery(ex: Executor, owner: EndpointOwner, endpointId: string, deliveryId: string) {
-    refuseIfDisabled(await load(ex, owner, endpointId));
+    const endpoint = await load(ex, owner, endpointId);
     const delivery = await repo.findDelivery(ex, endpointId, deliveryId);
     if (!delivery) throw notFound('delivery');
+    refuseIfDisabled(endpoint);
     return delivery;
   }
 
