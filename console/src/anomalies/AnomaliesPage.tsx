@@ -43,7 +43,9 @@ export function auditLinkOf(finding: Finding): string {
   if (finding.api_key) params.set('key_id', finding.api_key.id);
   params.set('from', finding.window.start);
   params.set('to', finding.window.end);
-  if (finding.rule === 'new_source_ip' && typeof finding.evidence.ip === 'string') params.set('source_ip', finding.evidence.ip);
+  // The audit log filters one exact IP: a new network's calls from several IPs are shown by key and window only.
+  const { ip, ip_count: ips } = finding.evidence;
+  if (finding.rule === 'new_source_ip' && typeof ip === 'string' && (ips === undefined || ips === 1)) params.set('source_ip', ip);
   if (finding.rule === 'error_burst' || finding.rule === 'ip_refused') params.set('status', '4xx');
   return `/audit?${params.toString()}`;
 }

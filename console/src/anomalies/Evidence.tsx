@@ -45,16 +45,32 @@ function volumeSpike(e: Evidence, used: Set<string>): Row[] {
 }
 
 function newSourceIp(e: Evidence, used: Set<string>): Row[] {
-  used.add('ip').add('first_seen').add('last_seen').add('requests').add('lookback_days');
+  used.add('ip').add('network').add('ip_count').add('first_seen').add('last_seen').add('requests').add('lookback_days');
   const rows: Row[] = [];
-  if (str(e.ip)) rows.push(['Source IP', <code>{str(e.ip)}</code>]);
+  const [ip, network, ips] = [str(e.ip), str(e.network), num(e.ip_count)];
+  if (network) {
+    rows.push([
+      'Network',
+      <>
+        <code>{network}</code>
+        {ips !== undefined && ` — ${ips === 1 ? '1 IP' : `${count(ips)} IPs`}`}
+        {ip && (
+          <>
+            , first <code>{ip}</code>
+          </>
+        )}
+      </>,
+    ]);
+  } else if (ip) {
+    rows.push(['Source IP', <code>{ip}</code>]);
+  }
   const requests = num(e.requests);
   if (requests !== undefined) rows.push(['Requests from it', count(requests)]);
   const first = time(e.first_seen);
   const last = time(e.last_seen);
   if (first || last) rows.push(['Seen', <>{first ?? '?'} to {last ?? '?'}</>]);
   const days = num(e.lookback_days);
-  if (days !== undefined) rows.push(['New because', `the key was not called from it in the ${count(days)} days before`]);
+  if (days !== undefined) rows.push(['New because', `the key was not called from ${network ? 'this network' : 'it'} in the ${count(days)} days before`]);
   return rows;
 }
 
