@@ -42,6 +42,9 @@ import { verifyRoutes } from './verify/verify-routes.js';
 import { gatewaySurface } from './gateway/gateway-plugin.js';
 import { createEmbedSessions } from './embed/embed-sessions.js';
 import { embedRoutes } from './embed/embed-routes.js';
+import { createEndpointsRepo } from './events/endpoints-repo.js';
+import { endpointsRoutes } from './events/endpoints-routes.js';
+import { createEndpointsService } from './events/endpoints-service.js';
 
 export interface AppDeps {
   config: Config;
@@ -216,6 +219,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await management.register(usageRoutes, { db, now });
     await management.register(verifyRoutes, { authenticator, product: config.product, now });
     await management.register(embedRoutes, { embedSessions, publicUrl: config.publicUrl });
+    await management.register(endpointsRoutes, { endpoints: createEndpointsService({ db, repo: createEndpointsRepo(), now, allowPrivateNetworks: config.events.allowPrivateNetworks }) });
   });
 
   // The protected API: every route behind an API key, its scope declared on the route.

@@ -17,6 +17,8 @@ async function fixture(h: Harness): Promise<Fixture> {
   const owner = await newTenant(h);
   const key = (await createKey(owner)).body;
   const member = await inviteAndJoin(h, owner, uniqueEmail('member'), 'member');
+  const endpoint = (await owner.client.post(`/v1/workspaces/${owner.workspaceId}/event-endpoints`, { url: 'https://hooks.example.com/fixture', events: ['*'] })).body;
+  const delivery = (await owner.client.post(`/v1/workspaces/${owner.workspaceId}/event-endpoints/${endpoint.id}/test`)).body;
   return {
     ids: {
       workspace_id: owner.workspaceId,
@@ -26,6 +28,8 @@ async function fixture(h: Harness): Promise<Fixture> {
       event_id: newId('evt'),
       invitation_id: newId('inv'),
       token: 'x'.repeat(43),
+      endpoint_id: endpoint.id,
+      delivery_id: delivery.id,
     },
   };
 }
@@ -37,6 +41,18 @@ const EXPECTED: Record<string, number> = {
   'POST /v1/embed/sessions': 201,
   'DELETE /v1/workspaces/{workspace_id}/members/{user_id}': 204,
   'GET /v1/workspaces/{workspace_id}/audit-events/{event_id}': 404,
+  'POST /v1/workspaces/{workspace_id}/event-endpoints': 201,
+  'POST /v1/workspaces/{workspace_id}/event-endpoints/{endpoint_id}/test': 202,
+  'DELETE /v1/workspaces/{workspace_id}/event-endpoints/{endpoint_id}': 204,
+  // The fixture's endpoint is the workspace's: the installation's routes do not find it.
+  'POST /v1/event-endpoints': 201,
+  'GET /v1/event-endpoints/{endpoint_id}': 404,
+  'PATCH /v1/event-endpoints/{endpoint_id}': 404,
+  'POST /v1/event-endpoints/{endpoint_id}/rotate-secret': 404,
+  'POST /v1/event-endpoints/{endpoint_id}/test': 404,
+  'GET /v1/event-endpoints/{endpoint_id}/deliveries': 404,
+  'POST /v1/event-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry': 404,
+  'DELETE /v1/event-endpoints/{endpoint_id}': 404,
 };
 
 /** What a route's body also asks of the key: a session minted for keys:read needs a key that can read keys. */

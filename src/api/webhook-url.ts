@@ -35,14 +35,23 @@ function publicAddress(text: string): boolean {
   return !(address instanceof ipaddr.IPv6 && address.parts.slice(0, 6).every((part) => part === 0));
 }
 
+/** Where a webhook may point, beyond its shape. */
+export interface WebhookUrlRules {
+  /** Refuse plain http: deliveries are signed, not encrypted, and carry the workspace's events. */
+  httpsOnly?: boolean;
+  /** EVENTS_ALLOW_PRIVATE_NETWORKS: tests and private deployments deliver to loopback and private hosts. */
+  privateNetworks?: boolean;
+}
+
 /**
  * Why a webhook URL is refused, as the end of a sentence that starts with the field's name, or null.
  * The URL's shape only: an http(s) URL with a host name, no credentials, no control characters or
  * whitespace, and a literal IP host only when it is a public address written in dotted decimal
  * (`0x7f.1`, `2130706433` and `127.1` are 127.0.0.1 to the parser). Where a name resolves is a question
- * for delivery time, when each connection's address is checked (no delivery exists yet).
+ * for delivery time, when each connection's address is checked (no delivery exists yet). With
+ * `privateNetworks`, any host is accepted (the shape is still checked).
  */
-export function webhookUrlProblem(raw: string): string | null {
+export function webhookUrlProblem(raw: string, rules: WebhookUrlRules = {}): string | null {
   if (!raw.isWellFormed() || UNSAFE_CHARACTERS.test(raw)) return 'must not contain spaces, backslashes or control characters';
   let url: URL;
   try {
@@ -51,7 +60,9 @@ export function webhookUrlProblem(raw: string): string | null {
     return 'is not a valid URL';
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http or https URL';
+  if (rules.httpsOnly && !rules.privateNetworks && url.protocol !== 'https:') return 'must be an https URL';
   if (url.username !== '' || url.password !== '') return 'must not contain a user name or password';
+  if (rules.privateNetworks) return null;
   const host = url.hostname;
   if (host.startsWith('[')) return publicAddress(host.slice(1, -1)) ? null : 'must not point at a private, loopback or link-local address';
   if (isIP(host) === 4) {

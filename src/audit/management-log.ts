@@ -43,12 +43,18 @@ export type ManagementAction =
   | 'workspace.demo_data'
   | 'embed.link_created'
   | 'embed.session_started'
-  | 'embed.link_reused';
+  | 'embed.link_reused'
+  | 'event_endpoint.create'
+  | 'event_endpoint.update'
+  | 'event_endpoint.delete'
+  | 'event_endpoint.rotate_secret'
+  | 'event_endpoint.test'
+  | 'event_endpoint.delivery_retry';
 
 export interface ManagementEventInput {
   workspaceId: string | null;
   action: ManagementAction;
-  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation' | 'embed_session'; id: string };
+  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation' | 'embed_session' | 'event_endpoint'; id: string };
   /** What changed, by name; never a secret, a password or a hash of either. */
   details?: Record<string, unknown>;
   /**

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Executor } from '../db/client.js';
 import type { Mode } from '../db/schema.js';
 import { newId } from '../ids.js';
-import { ALL_EVENTS, PRODUCT_EVENT_TYPES, type EventBody, type EventType, type ProductEventType } from './event-types.js';
+import { ALL_EVENTS, PRODUCT_EVENT_TYPES, TEST_EVENT_TYPE, type EventBody, type EventType, type ProductEventType } from './event-types.js';
 
 export interface EventInput {
   type: EventType | ProductEventType;
@@ -63,4 +63,35 @@ async function matchingEndpoints(ex: Executor, event: EventInput, workspaceId: s
     );
   }
   return (await query.orderBy('id').execute()).map((row) => row.id);
+}
+
+/**
+ * "Send a test event": a `latchkey.test` event delivered to one endpoint only, whatever it subscribes to
+ * (no endpoint subscribes to the test type). Written like any event, so the worker sends, signs and
+ * retries it the same way. Returns the delivery's id.
+ */
+export async function emitTestEvent(
+  ex: Executor,
+  endpoint: { id: string; workspaceId: string | null; mode?: Mode | null },
+  data: Record<string, unknown>,
+  at: Date = new Date(),
+): Promise<{ body: EventBody; deliveryId: string }> {
+  const workspace = endpoint.workspaceId
+    ? await ex.selectFrom('workspaces').select(['id', 'external_id']).where('id', '=', endpoint.workspaceId).executeTakeFirst()
+    : undefined;
+  const body: EventBody = {
+    id: newId('evt', at.getTime()),
+    type: TEST_EVENT_TYPE,
+    created_at: at.toISOString(),
+    workspace: workspace ? { id: workspace.id, external_id: workspace.external_id } : null,
+    ...(endpoint.mode ? { mode: endpoint.mode } : {}),
+    data,
+  };
+  const deliveryId = newId('evd', at.getTime());
+  await ex
+    .insertInto('events')
+    .values({ id: body.id, type: body.type, workspace_id: workspace?.id ?? null, mode: endpoint.mode ?? null, body: JSON.stringify(body), created_at: at })
+    .execute();
+  await ex.insertInto('event_deliveries').values({ id: deliveryId, event_id: body.id, endpoint_id: endpoint.id, next_attempt_at: at, created_at: at }).execute();
+  return { body, deliveryId };
 }

@@ -23,6 +23,8 @@ export const PATH_IDS: Readonly<Record<string, PathIdKind>> = {
   user_id: { prefix: 'usr', noun: 'member' },
   event_id: { prefix: 'evt', noun: 'audit event' },
   invitation_id: { prefix: 'inv', noun: 'invitation' },
+  endpoint_id: { prefix: 'whe', noun: 'event endpoint' },
+  delivery_id: { prefix: 'evd', noun: 'delivery' },
 };
 
 interface PathId extends PathIdKind {
