@@ -4,12 +4,14 @@ import {
   BURST_MIN_CLIENT_ERRORS,
   REFUSED_MAX_HOURS_SCANNED,
   SPIKE_MIN_REQUESTS,
+  anomalyFingerprint,
   burstHours,
   detectAnomalies,
   ipDaysFrom,
   isFirstInLookback,
   refusalScans,
   scanPrefilter,
+  sourceNetwork,
   spikeThreshold,
   type RefusalScan,
   type Anomaly,
@@ -216,7 +218,25 @@ describe('new_source_ip', () => {
       data: plus(base, { ipDays: [ipDay('198.51.100.7', new Date(THIS_HOUR - 20 * DAY_MS), 3), ipDay('198.51.100.7', hoursAgo(2), 12)] }),
       flagged: [],
     },
-    { name: 'a brand-new key\'s first IPs', data: { hourly: [], ipDays: [ipDay('198.51.100.7', hoursAgo(3), 5), ipDay('198.51.100.8', hoursAgo(1), 5)] }, flagged: [] },
+    { name: 'a brand-new key\'s first IPs', data: { hourly: [], ipDays: [ipDay('198.51.100.7', hoursAgo(3), 5), ipDay('2001:db8:1::7', hoursAgo(1), 5)] }, flagged: [] },
+    {
+      name: 'a brand-new key\'s IPs of its first 24 hours, across midnight',
+      data: { hourly: [], ipDays: [ipDay('198.51.100.7', new Date('2026-03-09T13:00:00Z'), 5), ipDay('192.0.2.8', new Date('2026-03-10T12:59:00Z'), 5)] },
+      flagged: [],
+    },
+    {
+      name: 'a young key called from another network after its first day',
+      data: { hourly: [], ipDays: [ipDay('198.51.100.7', new Date('2026-03-09T11:00:00Z'), 5), ipDay('192.0.2.8', new Date('2026-03-10T11:00:00Z'), 5)] },
+      flagged: ['192.0.2.8'],
+    },
+    { name: 'a new IP in the usual /24', data: plus(base, { ipDays: [ipDay('203.0.113.99', hoursAgo(2), 12)] }), flagged: [] },
+    {
+      name: 'a new IPv6 address in the usual /48, and one outside it',
+      data: plus(base, {
+        ipDays: [ipDay('2001:db8:1:5::1', new Date(THIS_HOUR - 3 * DAY_MS), 3), ipDay('2001:db8:1:ff::2', hoursAgo(3), 2), ipDay('2001:db8:2::1', hoursAgo(2), 2)],
+      }),
+      flagged: ['2001:db8:2::1'],
+    },
     {
       name: 'an IP first used before the window',
       data: plus(base, { ipDays: [ipDay('198.51.100.7', new Date(NOW.getTime() - 26 * HOUR_MS), 12), ipDay('198.51.100.7', hoursAgo(2), 4)] }),
@@ -234,13 +254,51 @@ describe('new_source_ip', () => {
     const [found] = scan(plus(base, { ipDays: [ipDay('198.51.100.7', hoursAgo(2), 12)] }));
     assert.deepEqual(found?.evidence, {
       ip: '198.51.100.7',
+      network: '198.51.100.0/24',
+      ip_count: 1,
       first_seen: hoursAgo(2).toISOString(),
       last_seen: new Date(hoursAgo(2).getTime() + 60_000).toISOString(),
       requests: 12,
       lookback_days: 30,
     });
     assert.equal(found?.severity, 'medium');
-    assert.match(found?.summary ?? '', /^"crm-sync" was called from 198\.51\.100\.7, an IP it had not used in the previous 30 days: 12 requests from 2026-03-1\d \d\d:00 UTC\.$/);
+    assert.match(found?.summary ?? '', /^"crm-sync" was called from 198\.51\.100\.7, in 198\.51\.100\.0\/24, a network it had not used in the previous 30 days: 12 requests from 2026-03-1\d \d\d:00 UTC\.$/);
+  });
+
+  it('counts one new network once, with its IPs, and names the first to call', () => {
+    const found = scan(plus(base, { ipDays: [ipDay('198.51.100.9', hoursAgo(1), 2), ipDay('198.51.100.7', hoursAgo(2), 12)] })).filter((a) => a.type === 'new_source_ip');
+    assert.equal(found.length, 1);
+    assert.deepEqual([found[0]?.evidence, found[0]?.window.to], [
+      {
+        ip: '198.51.100.7',
+        network: '198.51.100.0/24',
+        ip_count: 2,
+        first_seen: hoursAgo(2).toISOString(),
+        last_seen: new Date(hoursAgo(1).getTime() + 60_000).toISOString(),
+        requests: 14,
+        lookback_days: 30,
+      },
+      new Date(hoursAgo(1).getTime() + 60_000).toISOString(),
+    ]);
+    assert.match(found[0]?.summary ?? '', /^"crm-sync" was called from 198\.51\.100\.7 and 1 other IP of it, in 198\.51\.100\.0\/24, /);
+  });
+
+  it('judges networks: IPv4 /24, IPv6 /48, an IPv4-mapped address as IPv4, anything else as itself', () => {
+    assert.equal(sourceNetwork('198.51.100.7'), '198.51.100.0/24');
+    assert.equal(sourceNetwork('2001:db8:abcd:12::1'), '2001:db8:abcd::/48');
+    assert.equal(sourceNetwork('::ffff:198.51.100.7'), '198.51.100.0/24');
+    assert.equal(sourceNetwork('unknown'), 'unknown');
+  });
+
+  it('gives a finding one fingerprint however its counts grow', () => {
+    const once = scan(plus(base, { ipDays: [ipDay('198.51.100.7', hoursAgo(2), 12)], hourly: [row(hoursAgo(3), 60, 404, 'not_found'), row(hoursAgo(1), 2, 403, 'ip_not_allowed')] }));
+    const later = scan(plus(base, { ipDays: [ipDay('198.51.100.7', hoursAgo(2), 40), ipDay('198.51.100.8', hoursAgo(1), 3)], hourly: [row(hoursAgo(3), 90, 404, 'not_found'), row(hoursAgo(1), 9, 403, 'ip_not_allowed')] }));
+    assert.deepEqual(once.map(anomalyFingerprint), [
+      `ip_refused key_a ${dayOf(hoursAgo(1))}`,
+      `new_source_ip key_a 198.51.100.0/24 ${dayOf(hoursAgo(2))}`,
+      `error_burst key_a ${hoursAgo(3).toISOString()}`,
+    ]);
+    assert.deepEqual(later.map(anomalyFingerprint), once.map(anomalyFingerprint));
   });
 });
 
@@ -516,7 +574,7 @@ describe('rule boundaries', () => {
     const hourly = [other.id, KEY.id].flatMap((keyId) => [{ ...row(hour, 60, 404, 'not_found'), key_id: keyId }, { ...row(hour, 2, 403, 'ip_not_allowed'), key_id: keyId }]);
     const found = scan({ hourly }, { keys: [other, KEY] });
     assert.deepEqual(found.map((a) => [a.type, a.key.id]), [['error_burst', KEY.id], ['error_burst', other.id], ['ip_refused', KEY.id], ['ip_refused', other.id]]);
-    const twoIps = newIps(scan(plus(traffic(steady(50)), { ipDays: [ipDay('198.51.100.9', hoursAgo(2), 1), ipDay('198.51.100.10', hoursAgo(2), 1)] })));
-    assert.deepEqual(twoIps.map((a) => a.evidence.ip), ['198.51.100.10', '198.51.100.9']);
+    const twoIps = newIps(scan(plus(traffic(steady(50)), { ipDays: [ipDay('198.51.99.9', hoursAgo(2), 1), ipDay('198.51.100.10', hoursAgo(2), 1)] })));
+    assert.deepEqual(twoIps.map((a) => a.evidence.ip), ['198.51.100.10', '198.51.99.9']);
   });
 });

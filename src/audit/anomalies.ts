@@ -1,3 +1,5 @@
+import ipaddr from 'ipaddr.js';
+import { parseIpAddress } from '../http/client-ip.js';
 import { HOUR_MS, addDays, dayOf, daysBetween, floorHour } from './hours.js';
 
 /*
@@ -76,8 +78,13 @@ export const SPIKE_HIGH_FACTOR = 2;
 
 // --- new_source_ip ------------------------------------------------------------------------------------
 
-/** An IP is new to a key when the key has not been called from it in the 30 days before. */
+/** A network is new to a key when the key has not been called from it in the 30 days before… */
 export const NEW_IP_LOOKBACK_DAYS = 30;
+/** …the network being the IPv4 address's /24 or the IPv6 address's /48… */
+export const NEW_IP_IPV4_PREFIX = 24;
+export const NEW_IP_IPV6_PREFIX = 48;
+/** …and the key past its first day of calls in the lookback, which teaches the rule its usual networks. */
+export const NEW_IP_LEARNING_HOURS = 24;
 
 // --- error_burst --------------------------------------------------------------------------------------
 
@@ -128,7 +135,10 @@ export interface VolumeSpikeEvidence {
 }
 
 export interface NewSourceIpEvidence {
+  /** The network's first IP to call the key; `ip_count` counts the network's IPs that did. */
   ip: string;
+  network: string;
+  ip_count: number;
   first_seen: string;
   last_seen: string;
   requests: number;
@@ -209,6 +219,26 @@ export function detectAnomalies(input: ScanInput): Anomaly[] {
   return found.sort(
     (a, b) => cmp(b.window.from, a.window.from) || cmp(a.type, b.type) || cmp(a.key.id, b.key.id) || cmp(JSON.stringify(a.evidence), JSON.stringify(b.evidence)),
   );
+}
+
+/**
+ * What makes a finding the same finding on every scan that sees it, whatever its counts have grown to
+ * since: the rule, the key and what was flagged (the hour of a spike or a burst, the network and its first
+ * day of a new network, the day of refusals). The detector stores each fingerprint once.
+ */
+export function anomalyFingerprint(anomaly: Anomaly): string {
+  const what = (() => {
+    switch (anomaly.type) {
+      case 'volume_spike':
+      case 'error_burst':
+        return anomaly.evidence.hour;
+      case 'new_source_ip':
+        return `${anomaly.evidence.network} ${anomaly.evidence.first_seen.slice(0, 10)}`;
+      case 'ip_refused':
+        return anomaly.window.from.slice(0, 10);
+    }
+  })();
+  return `${anomaly.type} ${anomaly.key.id} ${what}`;
 }
 
 // --- volume_spike -------------------------------------------------------------------------------------
@@ -302,42 +332,116 @@ export function ipHistories(rows: readonly IpDay[]): Map<string, Map<string, IpD
 }
 
 /**
- * Whether `history[index]` is the IP's first day in the lookback: no call from it in the 30 days before.
- * Only meaningful when the rows reach back the full lookback before that day.
+ * Whether `history[index]` is the IP's (or network's) first day in the lookback: no call from it in the 30
+ * days before. Only meaningful when the rows reach back the full lookback before that day.
  */
-export function isFirstInLookback(history: readonly IpDay[], index: number): boolean {
+export function isFirstInLookback(history: readonly Pick<IpDay, 'day'>[], index: number): boolean {
   const previous = history[index - 1];
   const current = history[index];
   if (!current) return false;
   return !previous || daysBetween(previous.day, current.day) > NEW_IP_LOOKBACK_DAYS;
 }
 
+/**
+ * The network an address belongs to as the rule judges it: its /24 (IPv4) or /48 (IPv6). A key's callers
+ * move between addresses of one provider or office all the time (DHCP, NAT pools, IPv6 privacy
+ * addresses); a call from another network is what is worth a look. Text that is not an address is its
+ * own network.
+ */
+export function sourceNetwork(ip: string): string {
+  const address = parseIpAddress(ip);
+  if (address === null) return ip;
+  if (address.kind() === 'ipv4') {
+    const [a, b, c] = address.toByteArray();
+    return `${a}.${b}.${c}.0/${NEW_IP_IPV4_PREFIX}`;
+  }
+  const parts = (address as ipaddr.IPv6).parts.slice(0, NEW_IP_IPV6_PREFIX / 16);
+  return `${new ipaddr.IPv6([...parts, ...Array<number>(8 - parts.length).fill(0)]).toRFC5952String()}/${NEW_IP_IPV6_PREFIX}`;
+}
+
+/** One key's calls from one network on one day: its IPs' rows added up, the first IP to call named. */
+interface NetworkDay {
+  day: string;
+  network: string;
+  first_ip: string;
+  ips: Set<string>;
+  first_seen: Date;
+  last_seen: Date;
+  requests: number;
+}
+
+/** A key's calls per network, each list by day. */
+function networkHistories(rows: readonly IpDay[]): Map<string, NetworkDay[]> {
+  const byDay = new Map<string, NetworkDay>();
+  for (const row of rows) {
+    const network = sourceNetwork(row.source_ip);
+    const entry = getOrSet(byDay, `${network} ${row.day}`, () => ({
+      day: row.day,
+      network,
+      first_ip: row.source_ip,
+      ips: new Set<string>(),
+      first_seen: row.first_seen,
+      last_seen: row.last_seen,
+      requests: 0,
+    }));
+    entry.ips.add(row.source_ip);
+    entry.requests += row.requests;
+    if (row.first_seen < entry.first_seen || (row.first_seen.getTime() === entry.first_seen.getTime() && row.source_ip < entry.first_ip)) {
+      entry.first_seen = row.first_seen;
+      entry.first_ip = row.source_ip;
+    }
+    if (row.last_seen > entry.last_seen) entry.last_seen = row.last_seen;
+  }
+  const histories = new Map<string, NetworkDay[]>();
+  for (const entry of byDay.values()) getOrSet(histories, entry.network, () => []).push(entry);
+  for (const list of histories.values()) list.sort((a, b) => cmp(a.day, b.day));
+  return histories;
+}
+
 export function newSourceIps(rows: readonly IpDay[], keys: ReadonlyMap<string, KeyInfo>, window: TimeWindow): Anomaly[] {
   const found: Anomaly[] = [];
   const firstDay = dayOf(window.from);
-  for (const [keyId, byIp] of ipHistories(rows)) {
+  const rowsByKey = new Map<string, IpDay[]>();
+  for (const row of rows) getOrSet(rowsByKey, row.key_id, () => []).push(row);
+  for (const [keyId, keyRows] of rowsByKey) {
     const key = keys.get(keyId);
     if (!key) continue;
-    const keyDays = [...new Set([...byIp.values()].flatMap((history) => history.map((r) => r.day)))];
-    // A key with no calls in the lookback (brand new, or dormant) has no usual IPs to compare with.
-    const hasHistoryBefore = (day: string) => keyDays.some((d) => d < day && daysBetween(d, day) <= NEW_IP_LOOKBACK_DAYS);
-    for (const [ip, history] of byIp) {
+    /*
+     * A key's first day of calls (brand new, or back after 30 days without any) teaches the rule its usual
+     * networks: a new network is flagged only from a day after the key's first call in the lookback.
+     */
+    const learnedBy = (day: string, at: Date) => {
+      const since = keyRows.filter((r) => r.day <= day && daysBetween(r.day, day) <= NEW_IP_LOOKBACK_DAYS);
+      const first = Math.min(...since.map((r) => r.first_seen.getTime()));
+      return at.getTime() - first >= NEW_IP_LEARNING_HOURS * HOUR_MS;
+    };
+    for (const history of networkHistories(keyRows).values()) {
       history.forEach((row, index) => {
         if (row.day < firstDay || !isFirstInLookback(history, index)) return;
-        if (row.first_seen < window.from || row.first_seen >= window.to || !hasHistoryBefore(row.day)) return;
+        if (row.first_seen < window.from || row.first_seen >= window.to || !learnedBy(row.day, row.first_seen)) return;
         const until = history.findIndex((later, i) => i > index && isFirstInLookback(history, i));
         const span = history.slice(index, until < 0 ? undefined : until);
         const requests = sum(span.map((r) => r.requests));
+        const ips = new Set(span.flatMap((r) => [...r.ips]));
         const lastSeen = new Date(Math.max(...span.map((r) => r.last_seen.getTime())));
+        const others = ips.size > 1 ? ` and ${count(ips.size - 1, 'other IP')} of it` : '';
         found.push({
           type: 'new_source_ip',
           key: { id: key.id, name: key.name },
           severity: 'medium',
           window: { from: row.first_seen.toISOString(), to: lastSeen.toISOString() },
           summary:
-            `"${key.name}" was called from ${ip}, an IP it had not used in the previous ${NEW_IP_LOOKBACK_DAYS} days: ` +
+            `"${key.name}" was called from ${row.first_ip}${others}, in ${row.network}, a network it had not used in the previous ${NEW_IP_LOOKBACK_DAYS} days: ` +
             `${count(requests, 'request')} from ${formatMinute(row.first_seen)}.`,
-          evidence: { ip, first_seen: row.first_seen.toISOString(), last_seen: lastSeen.toISOString(), requests, lookback_days: NEW_IP_LOOKBACK_DAYS },
+          evidence: {
+            ip: row.first_ip,
+            network: row.network,
+            ip_count: ips.size,
+            first_seen: row.first_seen.toISOString(),
+            last_seen: lastSeen.toISOString(),
+            requests,
+            lookback_days: NEW_IP_LOOKBACK_DAYS,
+          },
         });
       });
     }
