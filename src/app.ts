@@ -45,6 +45,7 @@ import { embedRoutes } from './embed/embed-routes.js';
 import { createEndpointsRepo } from './events/endpoints-repo.js';
 import { endpointsRoutes } from './events/endpoints-routes.js';
 import { createEndpointsService } from './events/endpoints-service.js';
+import { startDeliveryWorker } from './events/delivery-worker.js';
 
 export interface AppDeps {
   config: Config;
@@ -229,6 +230,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // The reference product's own resources; a product file's API lives behind verify, the SDK or the gateway.
     if (config.product.reference) await api.register(apiRoutes, { db, now });
   });
+
+  // Webhook deliveries: this instance's share of the outbox, claimed from the database (src/events/).
+  startDeliveryWorker(app, { db, now, events: config.events, metrics });
 
   // Gateway mode: a listener of its own in front of the product's API, through the same authenticator and audit log.
   await gatewaySurface(app, { config, db, now, authenticator, auditWriter: audit ? auditWriter : null, metrics });

@@ -87,6 +87,10 @@ const envSchema = z.object({
   EVENTS_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   /** Test hook (test/multi-instance.test.ts): delays this instance's handling of announced key changes. */
   TEST_KEY_CHANGE_DELAY_MS: z.coerce.number().int().min(0).max(900).default(0),
+  /** Test hook (test/events-*.test.ts): multiplies the webhook retry delays (0.001: 30 s becomes 30 ms); the 3-day window stays. */
+  TEST_EVENTS_RETRY_SCALE: z.coerce.number().positive().max(1).default(1),
+  /** Test hook: a webhook delivery's timeout (ms) instead of 10 s; the claim's lease follows it. */
+  TEST_EVENTS_TIMEOUT_MS: z.coerce.number().int().min(50).max(10_000).optional(),
 });
 
 export interface Config {
@@ -120,6 +124,10 @@ export interface Config {
     allowPrivateNetworks: boolean;
     pollMs: number;
     concurrency: number;
+    /** TEST_EVENTS_RETRY_SCALE (1 outside tests). */
+    retryScale: number;
+    /** TEST_EVENTS_TIMEOUT_MS; undefined: the 10 s of src/events/safe-fetch.ts. */
+    timeoutMs: number | undefined;
   };
 }
 
@@ -166,6 +174,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     testKeyChangeDelayMs: e.TEST_KEY_CHANGE_DELAY_MS,
     gatewayPort: product.gateway ? (e.GATEWAY_PORT ?? product.gateway.port ?? DEFAULT_GATEWAY_PORT) : undefined,
     gatewaySigningKey: e.GATEWAY_SIGNING_KEY,
-    events: { allowPrivateNetworks: e.EVENTS_ALLOW_PRIVATE_NETWORKS, pollMs: e.EVENTS_POLL_MS, concurrency: e.EVENTS_CONCURRENCY },
+    events: {
+      allowPrivateNetworks: e.EVENTS_ALLOW_PRIVATE_NETWORKS,
+      pollMs: e.EVENTS_POLL_MS,
+      concurrency: e.EVENTS_CONCURRENCY,
+      retryScale: e.TEST_EVENTS_RETRY_SCALE,
+      timeoutMs: e.TEST_EVENTS_TIMEOUT_MS,
+    },
   };
 }

@@ -12,6 +12,7 @@ export interface MetricProbes {
 export function createMetrics(probes: MetricProbes) {
   const registry = new Registry();
   let auditQueue: () => number = () => 0;
+  let deliveriesDue: () => Promise<number> = async () => 0;
   collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
   return {
     registry,
@@ -82,6 +83,23 @@ export function createMetrics(probes: MetricProbes) {
     }),
     setAuditQueueProbe(probe: () => number) {
       auditQueue = probe;
+    },
+    eventDeliveries: new Counter({
+      name: 'latchkey_event_deliveries_total',
+      help: 'Webhook delivery attempts by outcome: delivered, retry (failed, tried again later), failed (gave up after 3 days), skipped (endpoint disabled)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    eventDeliveriesDue: new Gauge({
+      name: 'latchkey_event_deliveries_due',
+      help: 'Webhook deliveries due now and not yet claimed by an instance (the backlog)',
+      registers: [registry],
+      async collect() {
+        this.set(await deliveriesDue());
+      },
+    }),
+    setDeliveriesDueProbe(probe: () => Promise<number>) {
+      deliveriesDue = probe;
     },
     rateLimitFallbacks: new Counter({
       name: 'latchkey_rate_limit_fallbacks_total',

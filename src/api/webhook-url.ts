@@ -23,16 +23,45 @@ function hostAsWritten(raw: string): string {
 }
 
 /**
- * Only a public unicast address may be a webhook's literal host: not loopback, private, link-local
- * (169.254.169.254, the cloud metadata address), carrier-grade NAT, multicast, reserved or documentation
- * ranges, nor an IPv6 form that carries an IPv4 address (mapped, NAT64, 6to4, the deprecated ::/96).
+ * Why an address is not a public unicast one, as a few words (`loopback`, `private network`, `link-local
+ * (cloud metadata)`…), or null when it is public. Refused: loopback, private, link-local (169.254.169.254,
+ * the cloud metadata address), carrier-grade NAT, unique-local IPv6 (fd00:ec2::254, AWS's metadata),
+ * multicast, broadcast, unspecified, reserved and documentation ranges, and every IPv6 form that carries
+ * an IPv4 address (mapped ::ffff:a.b.c.d, NAT64, 6to4, Teredo, the deprecated ::/96), since the IPv4 one
+ * inside may be any of the above. The one range check: a URL's literal host when saved
+ * (webhookUrlProblem) and every resolved address at connect time (src/events/safe-fetch.ts).
  */
-function publicAddress(text: string): boolean {
-  if (!ipaddr.isValid(text)) return false;
+export function nonPublicAddressReason(text: string): string | null {
+  if (!ipaddr.isValid(text)) return 'not an IP address';
   const address = ipaddr.parse(text);
-  if (address.range() !== 'unicast') return false;
   // ipaddr calls the deprecated IPv4-compatible ::a.b.c.d unicast; it is ::/96, which reaches IPv4 hosts.
-  return !(address instanceof ipaddr.IPv6 && address.parts.slice(0, 6).every((part) => part === 0));
+  if (address instanceof ipaddr.IPv6 && address.parts.slice(0, 6).every((part) => part === 0) && address.range() === 'unicast') {
+    return 'an IPv4-compatible IPv6 address';
+  }
+  const range = address.range();
+  if (range === 'unicast') return null;
+  return RANGE_WORDS[range] ?? `a ${range} address`;
+}
+
+const RANGE_WORDS: Record<string, string> = {
+  loopback: 'loopback',
+  private: 'a private network address',
+  uniqueLocal: 'a private network address (unique local)',
+  carrierGradeNat: 'a carrier-grade NAT address',
+  linkLocal: 'link-local (includes the cloud metadata address)',
+  unspecified: 'the unspecified address',
+  multicast: 'multicast',
+  broadcast: 'broadcast',
+  reserved: 'a reserved address',
+  ipv4Mapped: 'an IPv4-mapped IPv6 address',
+  rfc6145: 'an IPv4-translated IPv6 address',
+  rfc6052: 'a NAT64 address',
+  '6to4': 'a 6to4 address',
+  teredo: 'a Teredo address',
+};
+
+function publicAddress(text: string): boolean {
+  return nonPublicAddressReason(text) === null;
 }
 
 /** Where a webhook may point, beyond its shape. */

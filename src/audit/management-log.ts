@@ -49,7 +49,9 @@ export type ManagementAction =
   | 'event_endpoint.delete'
   | 'event_endpoint.rotate_secret'
   | 'event_endpoint.test'
-  | 'event_endpoint.delivery_retry';
+  | 'event_endpoint.delivery_retry'
+  // The delivery worker, no actor: an endpoint whose every delivery failed for 3 days (src/events/delivery-worker.ts).
+  | 'event_endpoint.disabled';
 
 export interface ManagementEventInput {
   workspaceId: string | null;
