@@ -125,7 +125,7 @@ export function AnomaliesPage() {
             {filter === 'all' && <p className="muted">When the detector flags a key’s use, it shows here and in the navigation.</p>}
           </Empty>
         ) : (
-          <ul className="plain findings">
+          <ul className="card-list findings">
             {findings.data.data.map((finding) => (
               <FindingCard key={finding.id} finding={finding} busy={busy === finding.id} onChange={(to) => void change(finding, to)} />
             ))}

@@ -65,7 +65,7 @@ export function EventsPage() {
             <p className="muted">Add one with + Add endpoint; its signing secret is shown once, right after.</p>
           </Empty>
         ) : (
-          <ul className="plain endpoint-list">
+          <ul className="card-list endpoint-list">
             {endpoints.data.data.map((endpoint) => (
               <li key={endpoint.id} className="card endpoint">
                 <div className="card-head">

@@ -8,7 +8,7 @@ export interface NavItem {
   match: (path: string) => boolean;
   /** A count beside the label (open anomaly findings); none when 0 or unknown. */
   count?: number | null;
-  /** What the count counts, for screen readers ("open"): "Anomalies, 2 open". */
+  /** What the count counts, for screen readers ("open"): "Anomalies 2 open". */
   countLabel?: string;
 }
 
@@ -32,7 +32,6 @@ export function NavList({ items }: { items: readonly NavItem[] }) {
             {item.label}
             {item.count ? (
               <span className="nav-count">
-                <span className="sr-only">, </span>
                 {item.count}
                 {item.countLabel && <span className="sr-only"> {item.countLabel}</span>}
               </span>
