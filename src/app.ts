@@ -30,6 +30,8 @@ import { createAuditWriter } from './audit/audit-writer.js';
 import { auditRoutes } from './audit/audit-routes.js';
 import { runRetention } from './audit/retention.js';
 import { usageRoutes } from './audit/usage-routes.js';
+import { findingsRoutes } from './anomalies/findings-routes.js';
+import { startDetector } from './anomalies/detector.js';
 import { demoDataRoutes } from './api/demo-data-routes.js';
 import { createFallbackStore } from './ratelimit/fallback-store.js';
 import { createMemoryStore } from './ratelimit/memory-store.js';
@@ -123,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await retention();
   const retentionTimer = setInterval(() => void retention(), 3_600_000);
   retentionTimer.unref();
+  app.addHook('onClose', startDetector({ db, now, log: app.log }).close);
   const audit = deps.audit !== false;
   if (audit) auditCapture(app, { writer: auditWriter, now });
   app.addHook('onClose', async () => {
@@ -218,6 +221,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await management.register(demoDataRoutes, { db, now });
     await management.register(auditRoutes, { db, now, payloadDays: config.auditPayloadDays });
     await management.register(usageRoutes, { db, now });
+    await management.register(findingsRoutes, { db, now });
     await management.register(verifyRoutes, { authenticator, product: config.product, now });
     await management.register(embedRoutes, { embedSessions, publicUrl: config.publicUrl });
     await management.register(endpointsRoutes, { endpoints: createEndpointsService({ db, repo: createEndpointsRepo(), now, allowPrivateNetworks: config.events.allowPrivateNetworks }) });

@@ -192,7 +192,7 @@ describeEachBackend(
       const { backend, workspaceId } = await customer(h);
       const owner = await newTenant(h);
       const made = (await backend.post(`/v1/workspaces/${workspaceId}/api-keys`, { name: 'one', scopes: ['invoices:read'] })).body;
-      const ids = { workspace_id: workspaceId, key_id: made.id, secret_id: made.secrets[0].id, user_id: owner.userId, event_id: newId('evt'), invitation_id: newId('inv'), token: 'x'.repeat(43) };
+      const ids = { workspace_id: workspaceId, key_id: made.id, secret_id: made.secrets[0].id, user_id: owner.userId, event_id: newId('evt'), invitation_id: newId('inv'), anomaly_id: newId('anf'), token: 'x'.repeat(43) };
       const everything = await embedded(h, backend, workspaceId);
       const readOnly = await embedded(h, backend, workspaceId, ['keys:read']);
       // The table's bodies are the reference product's; this product's catalog has invoices.

@@ -27,6 +27,7 @@ async function fixture(h: Harness): Promise<Fixture> {
       user_id: member.userId,
       event_id: newId('evt'),
       invitation_id: newId('inv'),
+      anomaly_id: newId('anf'),
       token: 'x'.repeat(43),
       endpoint_id: endpoint.id,
       delivery_id: delivery.id,
@@ -34,7 +35,7 @@ async function fixture(h: Harness): Promise<Fixture> {
   };
 }
 
-/** What a route answers a key that may call it, with the fixture's ids (the event id is made up: 404). */
+/** What a route answers a key that may call it, with the fixture's ids (the event and anomaly ids are made up: 404). */
 const EXPECTED: Record<string, number> = {
   'POST /v1/workspaces': 201,
   'POST /v1/workspaces/{workspace_id}/api-keys': 201,
@@ -53,6 +54,7 @@ const EXPECTED: Record<string, number> = {
   'GET /v1/event-endpoints/{endpoint_id}/deliveries': 404,
   'POST /v1/event-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry': 404,
   'DELETE /v1/event-endpoints/{endpoint_id}': 404,
+  'PATCH /v1/workspaces/{workspace_id}/anomalies/{anomaly_id}': 404,
 };
 
 /** What a route's body also asks of the key: a session minted for keys:read needs a key that can read keys. */

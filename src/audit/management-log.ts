@@ -51,12 +51,14 @@ export type ManagementAction =
   | 'event_endpoint.test'
   | 'event_endpoint.delivery_retry'
   // The delivery worker, no actor: an endpoint whose every delivery failed for 3 days (src/events/delivery-worker.ts).
-  | 'event_endpoint.disabled';
+  | 'event_endpoint.disabled'
+  // Anomaly findings (src/anomalies/).
+  | 'anomaly.status_change';
 
 export interface ManagementEventInput {
   workspaceId: string | null;
   action: ManagementAction;
-  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation' | 'embed_session' | 'event_endpoint'; id: string };
+  target?: { type: 'user' | 'workspace' | 'api_key' | 'api_key_secret' | 'invitation' | 'embed_session' | 'event_endpoint' | 'anomaly'; id: string };
   /** What changed, by name; never a secret, a password or a hash of either. */
   details?: Record<string, unknown>;
   /**

@@ -198,6 +198,18 @@ export function createUsageRepo() {
       return rows.map((r) => ({ ...r, requests: toCount(r.requests) }));
     },
 
+    /** The stored findings (src/anomalies/) of these fingerprints in the workspace: their id and status. */
+    async findingsOf(ex: Executor, workspaceId: string, fingerprints: readonly string[]): Promise<Map<string, { id: string; status: string }>> {
+      if (fingerprints.length === 0) return new Map();
+      const rows = await ex
+        .selectFrom('anomaly_findings')
+        .select(['fingerprint', 'id', 'status'])
+        .where('workspace_id', '=', workspaceId)
+        .where('fingerprint', 'in', fingerprints)
+        .execute();
+      return new Map(rows.map((r) => [r.fingerprint, { id: r.id, status: r.status }]));
+    },
+
     /** The source IPs of calls refused by the IP allowlist, per key, day and IP (see refusedIpsQuery). */
     async refusedIps(ex: Executor, workspaceId: string, scans: readonly RefusalScan[]): Promise<IpDay[]> {
       if (scans.length === 0) return [];

@@ -1,7 +1,8 @@
-import type { Db } from '../db/client.js';
+import type { Db, Executor } from '../db/client.js';
 import { invalidRequest, notFound } from '../http/errors.js';
 import type { KeysRepo } from '../keys/keys-repo.js';
 import {
+  anomalyFingerprint,
   burstHours,
   detectAnomalies,
   hourlyRowsFrom,
@@ -46,22 +47,22 @@ export function createUsageService(deps: UsageDeps) {
    * Every rule over one window, for a workspace or one of its keys: the rollups, plus refused calls' IPs.
    * `complete` reads every hourly total (the usage shows them); otherwise only those a rule could flag.
    */
-  async function scan(scope: UsageScope, window: TimeWindow, loadKeys: () => Promise<readonly KeyInfo[]>, complete: boolean) {
+  async function scan(scope: UsageScope, window: TimeWindow, loadKeys: () => Promise<readonly KeyInfo[]>, complete: boolean, ex: Executor = db) {
     const from = hourlyRowsFrom(window);
     const [hours, ipDays, keys] = await Promise.all([
-      complete ? repo.hourTotals(db, scope, from, window.to) : repo.scanHourTotals(db, scope, from, window.to, scanPrefilter(window)),
-      repo.ipDays(db, scope, ipDaysFrom(window), dayOf(window.to)),
+      complete ? repo.hourTotals(ex, scope, from, window.to) : repo.scanHourTotals(ex, scope, from, window.to, scanPrefilter(window)),
+      repo.ipDays(ex, scope, ipDaysFrom(window), dayOf(window.to)),
       loadKeys(),
     ]);
     // Evidence the hourly totals do not hold, read only when a rule needs it: refused calls' IPs, bursts' error codes.
     const scans = refusalScans(hours, window);
     const bursts = burstHours(hours, window);
     const [refusedIps, burstCodes] = await Promise.all([
-      repo.refusedIps(db, scope.workspaceId, scans),
+      repo.refusedIps(ex, scope.workspaceId, scans),
       bursts.length === 0
         ? []
         : repo.errorCodes(
-            db,
+            ex,
             scope.workspaceId,
             [...new Set(bursts.map((b) => b.key_id))],
             new Date(Math.min(...bursts.map((b) => b.hour.getTime()))),
@@ -92,6 +93,9 @@ export function createUsageService(deps: UsageDeps) {
       const scope = { workspaceId, keyId };
       const [scanned, routes] = await Promise.all([scan(scope, window, async () => [key], true), repo.routeTotals(db, keyId, window.from, window.to)]);
       const inPeriod = scanned.hours.filter((row) => row.hour >= window.from);
+      // Computed on read, so that the anomalies match the charts beside them over any number of days; each
+      // names the finding the detector stored for it, when it did, for its status and a link.
+      const stored = await repo.findingsOf(db, workspaceId, scanned.anomalies.map(anomalyFingerprint));
       return {
         object: 'api_key_usage' as const,
         key: { id: key.id, name: key.name },
@@ -103,11 +107,22 @@ export function createUsageService(deps: UsageDeps) {
         top_routes: topRoutes(routes),
         source_ips: sourceIps(scanned.ipDays, firstDay),
         scopes: scopeSummary(key.scopes, routes, days),
-        anomalies: scanned.anomalies.map(presentAnomaly),
+        anomalies: scanned.anomalies.map((anomaly) => ({ ...presentAnomaly(anomaly), finding: stored.get(anomalyFingerprint(anomaly)) ?? null })),
       };
     },
 
-    /** The workspace's flagged patterns in a window (default: the last 24 hours), or one key's. */
+    /**
+     * Every rule over a workspace's rollups in a window, read through `ex` (the detector's connection),
+     * without a cap: what the detector stores.
+     */
+    async detect(ex: Executor, workspaceId: string, window: TimeWindow): Promise<Anomaly[]> {
+      return (await scan({ workspaceId }, window, () => repo.keysOf(ex, workspaceId), false, ex)).anomalies;
+    },
+
+    /**
+     * The workspace's flagged patterns in a window (default: the last 24 hours), or one key's, computed
+     * on read: the benchmark's measure of a scan. The API lists stored findings (src/anomalies/).
+     */
     async anomalies(workspaceId: string, query: AnomalyQuery) {
       const window = anomalyWindow(query);
       let loadKeys = () => repo.keysOf(db, workspaceId);

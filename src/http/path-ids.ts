@@ -25,6 +25,7 @@ export const PATH_IDS: Readonly<Record<string, PathIdKind>> = {
   invitation_id: { prefix: 'inv', noun: 'invitation' },
   endpoint_id: { prefix: 'whe', noun: 'event endpoint' },
   delivery_id: { prefix: 'evd', noun: 'delivery' },
+  anomaly_id: { prefix: 'anf', noun: 'anomaly' },
 };
 
 interface PathId extends PathIdKind {
