@@ -270,7 +270,8 @@ describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { sk
     const page = await signedIn();
     const key = await apiAs(page, 'POST', '/v1/workspaces/{ws}/api-keys', { name: 'billing-export', scopes: ['conversations:read'] });
     assert.equal(key.status, 201);
-    const workspaceId = (await apiAs(page, 'GET', '/v1/auth/me')).json.workspaces[0].id as string;
+    const me = (await apiAs(page, 'GET', '/v1/auth/me')).json;
+    const [workspaceId, ownerId] = [me.workspaces[0].id as string, me.user.id as string];
 
     // Findings as the detector stores them (its rules are tested on their own): two open, one resolved.
     const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000);
@@ -295,7 +296,7 @@ describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { sk
           iso(60),
           ago(detectedMinutes),
           status === 'resolved' ? ago(1) : null,
-          status === 'resolved' ? OWNER.email : null,
+          status === 'resolved' ? ownerId : null,
         ],
       );
     await insert(
@@ -351,13 +352,15 @@ describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { sk
     const network = cards.filter({ hasText: 'New source IP' });
     assert.match(await network.innerText(), /198\.51\.100\.0\/24 — 1 IP, first 198\.51\.100\.23[\s\S]*not called from this network in the 30 days before/);
     const spike = cards.filter({ hasText: 'Volume spike' });
-    assert.match(await spike.innerText(), /Resolved/);
+    assert.match(await spike.innerText(), /Resolved[\s\S]*Resolved\s*1 minute ago by you/i);
     assert.equal(await spike.locator('details').getAttribute('open'), null, 'a resolved finding’s evidence starts folded');
     await spike.getByText('Evidence').click();
     assert.match(await spike.innerText(), /1,250 in the hour from[\s\S]*40\.2 an hour on average/);
-    // The colours: high and medium are not the same, and neither is grey.
-    const colour = (card: typeof refused) => card.locator('.badge.severity').evaluate('(el) => getComputedStyle(el).color') as Promise<string>;
+    // The colours: high, medium and low each their own.
+    type Styles = { getComputedStyle(element: unknown): { color: string } };
+    const colour = (card: typeof refused) => card.locator('.badge.severity').evaluate((el) => (globalThis as unknown as Styles).getComputedStyle(el).color);
     assert.notEqual(await colour(refused), await colour(network));
+    assert.notEqual(await colour(network), await colour(spike));
     await shot(page, '29-anomalies', true);
 
     // The phone.

@@ -52,8 +52,16 @@ export function auditLinkOf(finding: Finding): string {
 
 /** Settings → Anomalies: what the detector found, open first; each acknowledged, resolved or reopened here. */
 export function AnomaliesPage() {
-  const { workspace } = useConsoleSession();
+  const { workspace, me } = useConsoleSession();
   const openFindings = useOpenFindings();
+  // acknowledged_by and resolved_by are actor ids: the members list names the people.
+  const [members] = useLoad(() => api.members(workspace.id), [workspace.id]);
+  const who = (actorId: string): string => {
+    if (actorId === me.user.id) return 'you';
+    const member = members.state === 'ready' ? members.data.data.find((m) => m.user_id === actorId) : undefined;
+    if (member) return member.email;
+    return actorId.startsWith('usr_') ? 'a former member' : 'a service key';
+  };
   const [filter, setFilter] = useState<Filter>('all');
   const pages = useCursorPages();
   const cursor = pages.cursor;
@@ -127,7 +135,7 @@ export function AnomaliesPage() {
         ) : (
           <ul className="card-list findings">
             {findings.data.data.map((finding) => (
-              <FindingCard key={finding.id} finding={finding} busy={busy === finding.id} onChange={(to) => void change(finding, to)} />
+              <FindingCard key={finding.id} finding={finding} who={who} busy={busy === finding.id} onChange={(to) => void change(finding, to)} />
             ))}
           </ul>
         ))}
@@ -136,7 +144,7 @@ export function AnomaliesPage() {
   );
 }
 
-function FindingCard({ finding, busy, onChange }: { finding: Finding; busy: boolean; onChange: (to: FindingStatus) => void }) {
+function FindingCard({ finding, who, busy, onChange }: { finding: Finding; who: (actorId: string) => string; busy: boolean; onChange: (to: FindingStatus) => void }) {
   const titleId = `finding-${finding.id}`;
   const name = `${ruleLabel(finding.rule)}${finding.api_key ? ` on ${finding.api_key.name}` : ''}`;
   return (
@@ -177,7 +185,7 @@ function FindingCard({ finding, busy, onChange }: { finding: Finding; busy: bool
             <dt>Acknowledged</dt>
             <dd>
               <RelativeTime iso={finding.acknowledged_at} />
-              {finding.acknowledged_by && <span className="muted"> by {finding.acknowledged_by}</span>}
+              {finding.acknowledged_by && <span className="muted"> by {who(finding.acknowledged_by)}</span>}
             </dd>
           </div>
         )}
@@ -186,7 +194,7 @@ function FindingCard({ finding, busy, onChange }: { finding: Finding; busy: bool
             <dt>Resolved</dt>
             <dd>
               <RelativeTime iso={finding.resolved_at} />
-              {finding.resolved_by && <span className="muted"> by {finding.resolved_by}</span>}
+              {finding.resolved_by && <span className="muted"> by {who(finding.resolved_by)}</span>}
             </dd>
           </div>
         )}

@@ -291,6 +291,7 @@ export interface Finding {
   window: { start: string; end: string };
   detected_at: string | null;
   acknowledged_at: string | null;
+  /** The actor: a user id (usr_…) or a service key id. */
   acknowledged_by: string | null;
   resolved_at: string | null;
   resolved_by: string | null;
