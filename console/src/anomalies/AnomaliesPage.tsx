@@ -145,13 +145,15 @@ export function AnomaliesPage() {
 }
 
 function FindingCard({ finding, who, busy, onChange }: { finding: Finding; who: (actorId: string) => string; busy: boolean; onChange: (to: FindingStatus) => void }) {
-  const titleId = `finding-${finding.id}`;
   const name = `${ruleLabel(finding.rule)}${finding.api_key ? ` on ${finding.api_key.name}` : ''}`;
   return (
-    <li className={`card finding severity-${finding.severity} finding-${finding.status}`} aria-labelledby={titleId}>
+    <li className={`card finding severity-${finding.severity} finding-${finding.status}`}>
       <div className="finding-head">
-        <span className={`badge severity severity-${finding.severity}`}>{finding.severity}</span>
-        <h2 id={titleId}>{ruleLabel(finding.rule)}</h2>
+        <span className={`badge severity severity-${finding.severity}`}>
+          {finding.severity}
+          <span className="sr-only"> severity</span>
+        </span>
+        <h2>{ruleLabel(finding.rule)}</h2>
         <span className={`badge finding-status status-${finding.status}`}>{STATUS_LABEL[finding.status]}</span>
       </div>
       <p className="finding-summary">{finding.summary}</p>
