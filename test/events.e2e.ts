@@ -35,9 +35,10 @@ interface Received {
   eventType: string;
 }
 
-/** A webhook receiver on loopback: it keeps every request and answers 200. */
-async function startReceiver(): Promise<{ url: string; received: Received[]; server: Server }> {
+/** A webhook receiver on loopback: it keeps every request and answers 200, or 500 under /failing while `failing` holds. */
+async function startReceiver(): Promise<{ url: string; received: Received[]; server: Server; state: { failing: boolean } }> {
   const received: Received[] = [];
+  const state = { failing: true };
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -48,14 +49,15 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; ser
         eventId: String(request.headers['latchkey-event-id'] ?? ''),
         eventType: String(request.headers['latchkey-event-type'] ?? ''),
       });
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
+      if (state.failing && request.url?.startsWith('/failing')) response.writeHead(500, { 'content-type': 'text/plain' }).end('upstream down');
+      else response.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
     });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
-  return { url: `http://127.0.0.1:${address.port}`, received, server };
+  return { url: `http://127.0.0.1:${address.port}`, received, server, state };
 }
 
 describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { skip: missing ?? postgresSkipReason ?? false }, () => {
@@ -113,7 +115,7 @@ describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { sk
   }
 
   /** A management API call as the page's session (its cookie and CSRF token). */
-  async function apiAs(page: Page, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async function apiAs(page: Page, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const me = (await (await page.request.get(`${server.url}/v1/auth/me`)).json()) as { csrf_token: string; workspaces: Array<{ id: string }> };
     const response = await page.request.fetch(`${server.url}${path.replace('{ws}', me.workspaces[0]!.id)}`, {
       method,
@@ -199,12 +201,11 @@ describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { sk
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.getByRole('row', { name: /api_key\.created/ }).getByText('Delivered').waitFor();
 
-    // Each attempt, expanded: when, how long, the answer and its excerpt.
+    // Each attempt, expanded: when, how long, the answer.
     await testRow.getByRole('button', { name: /Attempts of latchkey\.test/ }).click();
     const attempts = page.locator('tr.attempts-row');
     await attempts.getByText('Attempt 1').waitFor();
     assert.match(await attempts.innerText(), /Attempt 1[\s\S]*ms[\s\S]*200/);
-    await shot(page, '25-event-endpoint', true);
 
     // Retry: the same event, byte for byte, is sent again; the delivery counts two attempts.
     await testRow.getByRole('button', { name: /Retry latchkey\.test/ }).click();
@@ -213,6 +214,16 @@ describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { sk
     assert.equal(second!.body, first!.body);
     await eventually(async () => (await testRow.locator('td[data-label="Attempts"]').innerText()).trim() === '2', 'the log does not count 2 attempts');
     await attempts.getByText('Attempt 2').waitFor();
+
+    // Edit: every event now, including types added later.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit endpoint' });
+    assert.equal(await edit.getByLabel('Endpoint URL').inputValue(), `${receiver.url}/hooks/latchkey`);
+    assert.equal(await edit.getByRole('checkbox', { name: /api_key\.created/ }).isChecked(), true);
+    await edit.getByRole('checkbox', { name: /All events/ }).check();
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await eventually(async () => /Events\s*All events/i.test(await page.locator('.facts').innerText()), 'the endpoint does not say All events');
 
     // Rotate: the dialog explains the 24 h overlap; the new secret is shown once; both sign meanwhile.
     await page.getByRole('button', { name: 'Rotate secret' }).click();
@@ -233,6 +244,26 @@ describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { sk
     assert.equal(afterRotation.signature.match(/v1=/g)?.length, 2, afterRotation.signature);
     assert.equal(verifyWebhook(afterRotation.body, afterRotation.signature, newSecret).type, 'latchkey.test');
     assert.equal(verifyWebhook(afterRotation.body, afterRotation.signature, secret).type, 'latchkey.test');
+
+    // A receiver that answers 500: the delivery stays pending (retried later), its answer in the log; once the
+    // receiver recovers, Retry delivers it at once.
+    const failing = await apiAs(page, 'POST', '/v1/workspaces/{ws}/event-endpoints', { url: `${receiver.url}/failing`, events: ['api_key.revoked'] });
+    assert.equal(failing.status, 201);
+    await page.goto(`${server.url}/events/${failing.json.id}`);
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    const failingRow = page.getByRole('row', { name: /latchkey\.test/ });
+    await eventually(async () => /Pending[\s\S]*next[\s\S]*500/.test(await failingRow.innerText()), 'the failed attempt is not shown as pending with its 500');
+    receiver.state.failing = false;
+    await failingRow.getByRole('button', { name: /Retry latchkey\.test/ }).click();
+    await failingRow.getByText('Delivered').waitFor();
+    await failingRow.getByRole('button', { name: /Attempts of latchkey\.test/ }).click();
+    const failingAttempts = page.locator('tr.attempts-row');
+    await failingAttempts.getByText('Attempt 2').waitFor();
+    assert.match(await failingAttempts.innerText(), /Attempt 1[\s\S]*500[\s\S]*Response[\s\S]*Attempt 2[\s\S]*200/);
+    await failingAttempts.getByText('Response').first().click();
+    await failingAttempts.getByText('upstream down').waitFor();
+    await shot(page, '25-event-endpoint', true);
+    assert.equal((await apiAs(page, 'DELETE', `/v1/workspaces/{ws}/event-endpoints/${failing.json.id}`)).status, 204);
 
     // Disabled by Latchkey after failing for days (set here as the worker does, src/events/delivery-repo.ts): the reason shows, with Re-enable.
     await db.query(`update event_endpoints set enabled = false, disabled_at = now() - interval '2 hours', disabled_reason = $2 where id = $1`, [
