@@ -100,17 +100,17 @@ describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { sk
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The owner, signed in on a new page of this width, on the API keys page. */
-  async function signedIn(viewport = WIDE): Promise<Page> {
+  /** The owner (or someone else), signed in on a new page of this width, on the API keys page. */
+  async function signedIn(viewport = WIDE, who: { email: string; password: string } = OWNER): Promise<Page> {
     const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'Europe/Paris' });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
     context.setDefaultTimeout(15_000);
     const page = await context.newPage();
     await page.goto(server.url);
-    await page.getByLabel('Email').fill(OWNER.email);
-    await page.getByLabel('Password').fill(OWNER.password);
+    await page.getByLabel('Email').fill(who.email);
+    await page.getByLabel('Password').fill(who.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await page.getByRole('heading', { name: /API keys|Owner or Admin role needed/ }).waitFor();
     return page;
   }
 
@@ -426,5 +426,33 @@ describeOrSkip('Settings → Events and Anomalies, end to end in Chromium', { sk
     await nav.getByRole('link', { name: 'Anomalies 1 open' }).waitFor();
     await page.getByRole('button', { name: 'Resolve: Volume spike on billing-export' }).click();
     await eventually(async () => (await nav.locator('.nav-count').count()) === 0, 'a resolved finding is still counted');
+  });
+
+  it('a Member is told the pages need an Owner or Admin, and no count of findings is asked for', { timeout: 60_000 }, async () => {
+    const owner = await signedIn();
+    const member = { email: 'member@example.com', password: 'member password 1' };
+    const invited = await apiAs(owner, 'POST', '/v1/workspaces/{ws}/members', { email: member.email, role: 'member' });
+    assert.equal(invited.status, 201);
+    const accepted = await fetch(`${server.url}/v1/invitations/${invited.json.token}/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ password: member.password }),
+    });
+    assert.equal(accepted.status, 200, await accepted.text());
+
+    const page = await signedIn(WIDE, member);
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(request.url()));
+    await page.reload();
+    await page.getByRole('heading', { name: 'Owner or Admin role needed' }).waitFor();
+    for (const link of ['Events', 'Anomalies']) {
+      await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: 'Owner or Admin role needed' }).waitFor();
+      assert.match(await page.locator('main').innerText(), /anomalies, events and members/);
+    }
+    assert.equal(await page.locator('.nav-count').count(), 0);
+    // The Anomalies page asks (and is refused); the navigation's count (status=open, limit=1) is never asked for.
+    assert.ok(asked.some((url) => new URL(url).pathname.endsWith('/anomalies')), asked.join(' '));
+    assert.ok(!asked.some((url) => new URL(url).searchParams.get('status') === 'open'), asked.join(' '));
   });
 });
