@@ -210,6 +210,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onLookup: countLookup,
   });
 
+  const endpoints = createEndpointsService({ db, repo: createEndpointsRepo(), now, allowPrivateNetworks: config.events.allowPrivateNetworks });
+
   // The management API: one encapsulated context with its own session and workspace checks.
   await app.register(async (management) => {
     await management.register(sessionPlugin, { accounts, serviceKeys, embedSessions, cookieSecure: config.cookieSecure });
@@ -224,7 +226,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await management.register(findingsRoutes, { db, now });
     await management.register(verifyRoutes, { authenticator, product: config.product, now });
     await management.register(embedRoutes, { embedSessions, publicUrl: config.publicUrl });
-    await management.register(endpointsRoutes, { endpoints: createEndpointsService({ db, repo: createEndpointsRepo(), now, allowPrivateNetworks: config.events.allowPrivateNetworks }) });
+    await management.register(endpointsRoutes, { endpoints });
   });
 
   // The protected API: every route behind an API key, its scope declared on the route.
@@ -232,7 +234,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(apiAuth, { authenticator });
     await api.register(currentKeyRoutes, { keys, selfRotation: config.product.isScope('keys:rotate_self') });
     // The reference product's own resources; a product file's API lives behind verify, the SDK or the gateway.
-    if (config.product.reference) await api.register(apiRoutes, { db, now });
+    if (config.product.reference) await api.register(apiRoutes, { db, now, endpoints });
   });
 
   // Webhook deliveries: this instance's share of the outbox, claimed from the database (src/events/).

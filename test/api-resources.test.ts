@@ -4,6 +4,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { RESOURCES, apiRoutes } from '../src/api/api-routes.js';
 import { seedDemoData } from '../src/api/demo-data.js';
+import { createEndpointsRepo } from '../src/events/endpoints-repo.js';
+import { createEndpointsService } from '../src/events/endpoints-service.js';
 import type { Principal } from '../src/auth/principal.js';
 import { openDatabase, type Db } from '../src/db/client.js';
 import { migrateToLatest } from '../src/db/migrate.js';
@@ -62,7 +64,8 @@ async function start(backend: 'pglite' | 'postgres'): Promise<Ctx> {
     };
     request.principal = principal;
   });
-  await app.register(apiRoutes, { db, now: () => new Date() });
+  const now = () => new Date();
+  await app.register(apiRoutes, { db, now, endpoints: createEndpointsService({ db, repo: createEndpointsRepo(), now, allowPrivateNetworks: false }) });
   await app.ready();
   return {
     app,
@@ -180,14 +183,18 @@ for (const backend of ['pglite', 'postgres'] as const) {
         assert.match(created.body.id, /^[a-z]+_[0-9a-z]{26}$/);
         assert.ok(Date.parse(created.body.created_at));
         for (const [field, value] of Object.entries(resource.create)) assert.deepEqual(created.body[field], value);
+        // A webhook's signing secret is in its create answer only.
+        const { secret, ...shown } = created.body;
+        if (resource.path === 'webhooks') assert.match(secret, /^whsec_/);
+        else assert.equal(secret, undefined);
 
         const got = await api.get(`${base}/${created.body.id}`);
         assert.equal(got.status, 200);
-        assert.deepEqual(got.body, created.body);
+        assert.deepEqual(got.body, shown);
 
         const list = await api.get(base);
         assert.equal(list.status, 200);
-        assert.deepEqual(list.body, { object: 'list', data: [created.body], has_more: false, next_cursor: null });
+        assert.deepEqual(list.body, { object: 'list', data: [shown], has_more: false, next_cursor: null });
 
         const updated = await api.patch(`${base}/${created.body.id}`, resource.update);
         assert.equal(updated.status, 200, JSON.stringify(updated.body));

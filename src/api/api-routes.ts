@@ -6,9 +6,10 @@ import type { Db } from '../db/client.js';
 import { pathId, text } from '../http/schemas.js';
 import { createContactsService, type ContactsService } from './contacts-service.js';
 import { createConversationsService, type ConversationsService } from './conversations-service.js';
-import { pageQuery } from '../http/pagination.js';
+import { pageQuery, type Page, type PageRequest } from '../http/pagination.js';
 import { createRecordsRepo, type View } from './records-repo.js';
-import { createRecordsService, type RecordsService } from './records-service.js';
+import { createRecordsService, type ApiObject, type Deleted, type RecordsService } from './records-service.js';
+import { createWebhooksService, type WebhooksDeps } from './webhooks-service.js';
 import { RESOURCES, TRACE_OBJECT, routesOf, type ApiRoute, type ResourceSpec } from './resources.js';
 
 export { API_ROUTES, RESOURCES, type ApiRoute, type ResourceSpec } from './resources.js';
@@ -16,6 +17,8 @@ export { API_ROUTES, RESOURCES, type ApiRoute, type ResourceSpec } from './resou
 export interface ApiRoutesOptions {
   db: Db;
   now: () => Date;
+  /** Where the webhooks resource keeps its endpoints: the delivery engine's (src/events/). */
+  endpoints: WebhooksDeps['endpoints'];
 }
 
 type App = Parameters<FastifyPluginAsyncZod>[0];
@@ -39,11 +42,12 @@ function viewOf(request: FastifyRequest): View {
  * each declares the scope it needs in `config.scope`, which the API-key hook registered before this plugin
  * enforces, so the handlers here only narrow to the caller's view.
  */
-export const apiRoutes: FastifyPluginAsyncZod<ApiRoutesOptions> = async (app, { db, now }) => {
+export const apiRoutes: FastifyPluginAsyncZod<ApiRoutesOptions> = async (app, { db, now, endpoints }) => {
   const repo = createRecordsRepo();
   const records = createRecordsService({ db, repo, now });
   const services: Services = {
     records,
+    webhooks: createWebhooksService({ endpoints }),
     contacts: createContactsService({ db, repo, records, now }),
     conversations: createConversationsService({ db, repo, records, now }),
   };
@@ -52,23 +56,43 @@ export const apiRoutes: FastifyPluginAsyncZod<ApiRoutesOptions> = async (app, { 
   }
 };
 
+/**
+ * The generic operations of a resource, whatever stores it. `apiKeyId`: the calling key, which a store
+ * may record as the creator (the webhooks do; records do not).
+ */
+interface ResourceStore {
+  list(view: View, spec: ResourceSpec, page: PageRequest): Promise<Page<ApiObject>>;
+  get(view: View, spec: ResourceSpec, id: string): Promise<ApiObject>;
+  insert(view: View, spec: ResourceSpec, fields: Record<string, unknown>, apiKeyId: string): Promise<ApiObject>;
+  update(view: View, spec: ResourceSpec, id: string, changes: Record<string, unknown>, apiKeyId: string): Promise<ApiObject>;
+  remove(view: View, spec: ResourceSpec, id: string, apiKeyId: string): Promise<Deleted>;
+}
+
 interface Services {
   records: RecordsService;
+  webhooks: ResourceStore;
   contacts: ContactsService;
   conversations: ConversationsService;
 }
 
+function storeOf(services: Services, spec: ResourceSpec): ResourceStore {
+  return spec.store === 'event_endpoints' ? services.webhooks : services.records;
+}
+
+const keyOf = (request: FastifyRequest) => principalOf(request).keyId;
+
 function registerRoute(app: App, services: Services, spec: ResourceSpec, route: ApiRoute): void {
   const { records } = services;
+  const store = storeOf(services, spec);
   // pathId: the shape of `:id`, checked before any lookup (src/http/path-ids.ts).
   const config = { scope: route.scope, pathId: { prefix: spec.prefix, noun: spec.noun } };
   const doc = { summary: route.summary, tags: [spec.path] };
   switch (route.operation) {
     case 'list':
-      app.get(route.url, { config, schema: { ...doc, querystring: pageQuery } }, async (request) => records.list(viewOf(request), spec, request.query));
+      app.get(route.url, { config, schema: { ...doc, querystring: pageQuery } }, async (request) => store.list(viewOf(request), spec, request.query));
       return;
     case 'get':
-      app.get(route.url, { config, schema: { ...doc, params: idParams } }, async (request) => records.get(viewOf(request), spec, request.params.id));
+      app.get(route.url, { config, schema: { ...doc, params: idParams } }, async (request) => store.get(viewOf(request), spec, request.params.id));
       return;
     case 'list_traces':
       app.get(route.url, { config, schema: { ...doc, params: idParams, querystring: pageQuery } }, async (request) =>
@@ -82,12 +106,12 @@ function registerRoute(app: App, services: Services, spec: ResourceSpec, route: 
       const body = spec.write?.update;
       if (!body) throw new Error(`${spec.path}: an update route needs an update schema`);
       app.patch(route.url, { config, bodyLimit: WRITE_BODY_LIMIT, schema: { ...doc, params: idParams, body } }, async (request) =>
-        records.update(viewOf(request), spec, request.params.id, request.body),
+        store.update(viewOf(request), spec, request.params.id, request.body, keyOf(request)),
       );
       return;
     }
     case 'delete':
-      app.delete(route.url, { config, schema: { ...doc, params: idParams } }, async (request) => records.remove(viewOf(request), spec, request.params.id));
+      app.delete(route.url, { config, schema: { ...doc, params: idParams } }, async (request) => store.remove(viewOf(request), spec, request.params.id, keyOf(request)));
       return;
   }
 }
@@ -101,7 +125,7 @@ function registerCreate(app: App, services: Services, spec: ResourceSpec, route:
   switch (create.mode) {
     case 'insert':
       app.post(route.url, { config, bodyLimit: WRITE_BODY_LIMIT, schema: { ...doc, body: create.body } }, async (request, reply) =>
-        reply.code(201).send(await services.records.insert(viewOf(request), spec, request.body)),
+        reply.code(201).send(await storeOf(services, spec).insert(viewOf(request), spec, request.body, keyOf(request))),
       );
       return;
     case 'upsert':

@@ -1,4 +1,4 @@
-import type { Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { AppError } from '../http/errors.js';
 import { newId } from '../ids.js';
 import { isUniqueViolation, type RecordsRepo, type View } from './records-repo.js';
@@ -9,7 +9,7 @@ import { CONTACTS } from './resources.js';
 export interface ContactsDeps {
   db: Db;
   repo: RecordsRepo;
-  records: Pick<RecordsService, 'checkReferences'>;
+  records: Pick<RecordsService, 'checkReferences' | 'emit'>;
   now: () => Date;
 }
 
@@ -40,7 +40,7 @@ export function createContactsService(deps: ContactsDeps) {
       if (existing) {
         const data = { ...existing.data, ...fields };
         const row = await repo.update(tx, view, existing.id, { data, email: fields.email, externalId: fields.external_id, at });
-        return { created: false, contact: presentRecord(row) };
+        return upserted(tx, view, false, presentRecord(row));
       }
       const row = await repo.insert(tx, view, {
         id: newId(CONTACTS.prefix, at.getTime()),
@@ -50,8 +50,14 @@ export function createContactsService(deps: ContactsDeps) {
         externalId: fields.external_id ?? null,
         at,
       });
-      return { created: true, contact: presentRecord(row) };
+      return upserted(tx, view, true, presentRecord(row));
     });
+  }
+
+  /** contact.upserted, created or updated alike, in the upsert's transaction. */
+  async function upserted(tx: Tx, view: View, created: boolean, contact: ApiObject): Promise<Upserted> {
+    await deps.records.emit(tx, view, 'contact.upserted', contact);
+    return { created, contact };
   }
 
   return {

@@ -8,7 +8,7 @@ import { CONVERSATIONS, TRACE_OBJECT } from './resources.js';
 export interface ConversationsDeps {
   db: Db;
   repo: RecordsRepo;
-  records: Pick<RecordsService, 'checkReferences'>;
+  records: Pick<RecordsService, 'checkReferences' | 'emit'>;
   now: () => Date;
 }
 
@@ -33,7 +33,9 @@ export function createConversationsService(deps: ConversationsDeps) {
       return db.transaction().execute(async (tx) => {
         const row = await repo.insert(tx, view, conversation);
         await repo.insertMany(tx, view, traces);
-        return presentRecord(row);
+        const object = presentRecord(row);
+        await deps.records.emit(tx, view, 'conversation.created', object);
+        return object;
       });
     },
   };

@@ -1,5 +1,7 @@
 import type { Db, Tx } from '../db/client.js';
 import type { Mode } from '../db/schema.js';
+import { createEndpointsRepo } from '../events/endpoints-repo.js';
+import { newEndpointSecret } from '../events/signing.js';
 import { newId, type IdPrefix } from '../ids.js';
 import { transcriptRecords } from './conversations-service.js';
 import { createRecordsRepo, type View } from './records-repo.js';
@@ -12,12 +14,13 @@ export interface SeedResult {
 }
 
 const repo = createRecordsRepo();
+const endpoints = createEndpointsRepo();
 const HOUR = 3_600_000;
 
 /**
  * Fills the live and the test view of a workspace with a believable handful of every resource: accounts,
  * contacts, agents, policies, knowledge base entries, conversations with their traces, scorecards, tickets
- * and a webhook endpoint. Idempotent per view: a view that already has agents (a read-only resource that
+ * and a (disabled) webhook endpoint. Idempotent per view: a view that already has agents (a read-only resource that
  * only this seed writes) is left as it is, so running the command twice adds nothing. Each view is filled
  * in one transaction; contacts' unique external ids make a concurrent second seed fail instead of doubling.
  * Bodies go through the API's own create schemas, so demo objects look exactly like created ones.
@@ -62,12 +65,37 @@ async function seedView(tx: Tx, view: View, now: Date): Promise<boolean> {
   const conversations = await seedConversations(s, contacts, agents);
   await seedScorecards(s, conversations);
   await seedTickets(s, { contacts, conversations: conversations.map((c) => c.id), assignee: agents[1] ?? null });
-  await s.add(
-    'webhook_endpoint',
-    'whk',
-    schemas.webhookCreate.parse({ url: 'https://hooks.example.com/latchkey', events: ['conversation.created', 'ticket.created'], description: 'Demo endpoint' }),
-  );
+  await seedWebhook(s);
   return true;
+}
+
+/**
+ * A webhook as /api/v1/webhooks makes it (an event endpoint with its secret), but disabled: its host is an
+ * example that does not answer, and an enabled one would be tried for three days then disabled anyway.
+ */
+async function seedWebhook(s: Seeder): Promise<void> {
+  const at = s.next();
+  const fields = schemas.webhookCreate.parse({
+    url: 'https://hooks.example.com/latchkey',
+    events: ['conversation.created', 'ticket.created'],
+    description: 'Demo endpoint (disabled: hooks.example.com does not answer)',
+    enabled: false,
+  });
+  const id = newId('whk', at.getTime());
+  await endpoints.insert(s.tx, {
+    id,
+    audience: 'product',
+    workspace_id: s.view.workspaceId,
+    mode: s.view.mode,
+    service_key_id: null,
+    ...fields,
+    disabled_at: null,
+    disabled_reason: null,
+    created_by: null,
+    created_at: at,
+    updated_at: at,
+  });
+  await endpoints.insertSecret(s.tx, { id: newId('whs', at.getTime()), endpoint_id: id, secret: newEndpointSecret(), created_at: at });
 }
 
 async function seedAccounts(s: Seeder): Promise<string[]> {

@@ -1,4 +1,6 @@
 import type { Db, Executor } from '../db/client.js';
+import type { ProductEventType } from '../events/event-types.js';
+import { emitEvent } from '../events/outbox.js';
 import type { ApiRecordRow } from '../db/schema.js';
 import { invalidRequest, notFound } from '../http/errors.js';
 import { newId } from '../ids.js';
@@ -38,6 +40,11 @@ export function presentRecord(row: ApiRecordRow): ApiObject {
 export function createRecordsService(deps: RecordsDeps) {
   const { db, repo } = deps;
 
+  /** The event a write sends to the view's webhooks, in the write's transaction: both or neither. */
+  async function emit(ex: Executor, view: View, type: ProductEventType | undefined, object: ApiObject): Promise<void> {
+    if (type) await emitEvent(ex, { type, workspaceId: view.workspaceId, mode: view.mode, data: { object } });
+  }
+
   async function load(ex: Executor, view: View, spec: ResourceSpec, id: string, forUpdate = false): Promise<ApiRecordRow> {
     const row = await repo.find(ex, view, spec.object, id, { forUpdate });
     if (!row) throw notFound(spec.noun);
@@ -56,6 +63,7 @@ export function createRecordsService(deps: RecordsDeps) {
 
   return {
     checkReferences,
+    emit,
 
     async list(view: View, spec: ResourceSpec, page: PageRequest): Promise<Page<ApiObject>> {
       const rows = await repo.list(db, view, spec.object, { limit: fetchSize(page), cursor: page.cursor });
@@ -76,8 +84,11 @@ export function createRecordsService(deps: RecordsDeps) {
     async insert(view: View, spec: ResourceSpec, fields: Record<string, unknown>): Promise<ApiObject> {
       await checkReferences(db, view, spec.references, fields);
       const at = deps.now();
-      const row = await repo.insert(db, view, { id: newId(spec.prefix, at.getTime()), kind: spec.object, data: fields, at });
-      return presentRecord(row);
+      return db.transaction().execute(async (tx) => {
+        const object = presentRecord(await repo.insert(tx, view, { id: newId(spec.prefix, at.getTime()), kind: spec.object, data: fields, at }));
+        await emit(tx, view, spec.emits?.created, object);
+        return object;
+      });
     },
 
     /** A shallow merge: the fields the PATCH names replace the stored ones (metadata and lists as a whole). */
@@ -86,8 +97,9 @@ export function createRecordsService(deps: RecordsDeps) {
         // The row lock makes two concurrent PATCHes of one object apply one after the other, neither lost.
         const row = await load(tx, view, spec, id, true);
         await checkReferences(tx, view, spec.references, changes);
-        const updated = await repo.update(tx, view, id, { data: { ...row.data, ...changes }, at: deps.now() });
-        return presentRecord(updated);
+        const updated = presentRecord(await repo.update(tx, view, id, { data: { ...row.data, ...changes }, at: deps.now() }));
+        await emit(tx, view, spec.emits?.updated, updated);
+        return updated;
       });
     },
 

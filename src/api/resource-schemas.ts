@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { text as wellFormed } from '../http/schemas.js';
-import { webhookUrlProblem } from './webhook-url.js';
+import { PRODUCT_EVENT_TYPES } from '../events/event-types.js';
 
 /**
  * The request bodies of the product API. Every string and list is bounded (STYLE: "`z.string()` is almost
@@ -118,29 +118,14 @@ export const ticketCreate = z.strictObject({
 });
 export const ticketUpdate = z.strictObject(ticketFields).partial();
 
-// ---- webhooks: endpoints only; nothing is signed, so no signing secret exists to leak -------------------
+// ---- webhooks: where the product's events go (event_endpoints, delivered and signed by src/events/) ------
 
-export const WEBHOOK_EVENTS = [
-  'conversation.created',
-  'contact.created',
-  'contact.updated',
-  'ticket.created',
-  'ticket.updated',
-  'scorecard.created',
-  'knowledge_base_entry.updated',
-  'account.updated',
-  'policy.updated',
-] as const;
+/** What a webhook may subscribe to: the events the reference product sends. */
+export const WEBHOOK_EVENTS = PRODUCT_EVENT_TYPES;
 
 const webhookFields = {
-  // The URL's shape only (webhook-url.ts); where its name resolves is checked at delivery time.
-  url: z
-    .string()
-    .max(2048)
-    .superRefine((value, ctx) => {
-      const problem = webhookUrlProblem(value);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
+  // Bounded here; the webhooks service checks it as every endpoint's URL is checked (https, a public host).
+  url: z.string().max(2048),
   events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(WEBHOOK_EVENTS.length),
   description: text(500).nullable(),
   enabled: z.boolean(),

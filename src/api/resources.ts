@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ProductEventType } from '../events/event-types.js';
 import type { IdPrefix } from '../ids.js';
 import type { ReferenceScope as Scope } from '../product/reference-product.js';
 import * as schemas from './resource-schemas.js';
@@ -32,6 +33,13 @@ export interface ResourceSpec {
   write?: { scope: Scope; create?: Create; update?: Body; remove?: boolean };
   /** Fields that hold the id of another object of the same view, and its kind: refused when it does not exist. */
   references?: Record<string, string>;
+  /** The events its writes send to the view's webhooks, in the write's transaction. */
+  emits?: { created?: ProductEventType; updated?: ProductEventType };
+  /**
+   * Where its objects live: api_records (the default), or event_endpoints for the webhooks, which the
+   * delivery engine reads (one source of truth for where the product's events go).
+   */
+  store?: 'records' | 'event_endpoints';
 }
 
 export const CONVERSATIONS: ResourceSpec = {
@@ -65,6 +73,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
     readScope: 'tickets:read',
     write: { scope: 'tickets:write', create: { mode: 'insert', body: schemas.ticketCreate }, update: schemas.ticketUpdate },
     references: { contact_id: 'contact', conversation_id: 'conversation', assignee_agent_id: 'agent' },
+    emits: { created: 'ticket.created', updated: 'ticket.updated' },
   },
   // Scorecards and agents are read-only: the product fills them (here, the demo data).
   { path: 'scorecards', object: 'scorecard', noun: 'scorecard', plural: 'scorecards', prefix: 'scr', readScope: 'scorecards:read' },
@@ -76,6 +85,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
     prefix: 'whk',
     readScope: 'webhooks:manage',
     write: { scope: 'webhooks:manage', create: { mode: 'insert', body: schemas.webhookCreate }, update: schemas.webhookUpdate, remove: true },
+    store: 'event_endpoints',
   },
   {
     path: 'knowledge_base',
