@@ -32,6 +32,7 @@ import { runRetention } from './audit/retention.js';
 import { usageRoutes } from './audit/usage-routes.js';
 import { findingsRoutes } from './anomalies/findings-routes.js';
 import { startDetector } from './anomalies/detector.js';
+import { startLifecycleSweep } from './events/lifecycle-sweep.js';
 import { demoDataRoutes } from './api/demo-data-routes.js';
 import { createFallbackStore } from './ratelimit/fallback-store.js';
 import { createMemoryStore } from './ratelimit/memory-store.js';
@@ -126,6 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const retentionTimer = setInterval(() => void retention(), 3_600_000);
   retentionTimer.unref();
   app.addHook('onClose', startDetector({ db, now, log: app.log }).close);
+  app.addHook('onClose', startLifecycleSweep({ db, now, catalog: config.product, log: app.log }).close);
   const audit = deps.audit !== false;
   if (audit) auditCapture(app, { writer: auditWriter, now });
   app.addHook('onClose', async () => {

@@ -17,7 +17,7 @@ export type KeyChanges = Partial<Pick<ApiKeyRow, 'name' | 'scopes' | 'rate_limit
   meta?: string;
 };
 
-function keysWithCreator(ex: Executor) {
+export function keysWithCreator(ex: Executor) {
   return ex
     .selectFrom('api_keys')
     .leftJoin('users', 'users.id', 'api_keys.created_by')

@@ -2219,9 +2219,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    from?: string;
+                    cursor?: string;
                     key_id?: string;
-                    to?: string;
+                    limit?: number;
+                    status?: ("open" | "acknowledged" | "resolved") | "all";
                 };
                 header?: never;
                 path: {
@@ -2246,6 +2247,50 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspace_id}/anomalies/{anomaly_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description A service key needs the `keys:write` permission. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    anomaly_id: string;
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "open" | "acknowledged" | "resolved";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/workspaces/{workspace_id}/api-keys": {
