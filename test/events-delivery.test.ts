@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { sql } from 'kysely';
 import { verifyWebhook } from '../packages/sdk/src/webhook.js';
 import { newEndpointSecret } from '../src/events/signing.js';
 import { newId } from '../src/ids.js';
@@ -221,6 +222,36 @@ describeEachBackend(
       }
     });
 
+    it('an endpoint that delivered something since the failed delivery was made stays enabled', async () => {
+      const h = harness();
+      const receiver = await startReceiver((_request, response, body) => response.writeHead(JSON.parse(body).data.object.name === 'fails' ? 503 : 200).end());
+      try {
+        const tenant = await newTenant(h);
+        const endpoint = await addEndpoint(h.db, { url: receiver.url, workspaceId: tenant.workspaceId, events: ['api_key.created'] });
+        await createKey(tenant, { name: 'fails' });
+        const failing = await until('a failed attempt', async () => {
+          const row = await deliveryOf(h, endpoint.id);
+          return row && row.last_status_code === 503 && row;
+        });
+        await createKey(tenant, { name: 'succeeds' });
+        await until('the second delivered', async () =>
+          h.db.selectFrom('event_deliveries').select('id').where('endpoint_id', '=', endpoint.id).where('status', '=', 'delivered').executeTakeFirst(),
+        );
+        // The failing delivery made 3 days ago (the clock stays: the next test moves it).
+        const madeAt = new Date(h.clock.now.getTime() - (3 * 24 * 3600 + 60) * 1000);
+        await sql`update event_deliveries set created_at = ${madeAt}, next_attempt_at = ${h.clock.now} where id = ${failing.id}`.execute(h.db);
+        await until('the first failed', async () => {
+          const row = await h.db.selectFrom('event_deliveries').select('status').where('id', '=', failing.id).executeTakeFirstOrThrow();
+          return row.status === 'failed';
+        });
+        const row = await h.db.selectFrom('event_endpoints').selectAll().where('id', '=', endpoint.id).executeTakeFirstOrThrow();
+        assert.equal(row.enabled, true);
+        assert.equal(row.disabled_reason, null);
+      } finally {
+        await receiver.close();
+      }
+    });
+
     // Last: it moves the suite's clock 3 days ahead.
     it('a delivery still failing 3 days after it was made is failed, and its endpoint disabled with a management event', async () => {
       const h = harness();
@@ -257,8 +288,28 @@ describeEachBackend(
         await receiver.close();
       }
     });
+
   },
   { env: { EVENTS_ALLOW_PRIVATE_NETWORKS: 'true', ...FAST } },
+);
+
+describeEachBackend(
+  'events delivery woken by a change',
+  (harness) => {
+    it('a management change sends its event at once, not at the next poll (a minute away here)', async () => {
+      const h = harness();
+      const receiver = await startReceiver();
+      try {
+        const tenant = await newTenant(h);
+        await addEndpoint(h.db, { url: receiver.url, workspaceId: tenant.workspaceId, events: ['api_key.created'] });
+        await createKey(tenant);
+        await until('delivered', async () => receiver.received.length === 1, 20_000);
+      } finally {
+        await receiver.close();
+      }
+    });
+  },
+  { env: { EVENTS_ALLOW_PRIVATE_NETWORKS: 'true', EVENTS_POLL_MS: '60000' } },
 );
 
 describeEachBackend(

@@ -92,17 +92,30 @@ export async function claimDue(db: Db, now: Date, leaseMs: number, limit: number
  * whether the endpoint was disabled now.
  */
 export async function finishAttempt(db: Db, delivery: ClaimedDelivery, attempt: AttemptRecord, outcome: Outcome, now: Date): Promise<{ disabled: boolean }> {
+  // Delivered or tried again later: one statement (one round trip), the attempt written only if the row was still ours.
+  if (outcome.status !== 'failed') {
+    await sql`
+      with updated as (
+        update event_deliveries set
+          status = ${outcome.status},
+          last_attempt_at = ${attempt.startedAt},
+          last_status_code = ${attempt.statusCode},
+          last_error = ${attempt.error},
+          delivered_at = ${outcome.status === 'delivered' ? now : null},
+          next_attempt_at = ${outcome.status === 'pending' ? outcome.nextAttemptAt : sql`next_attempt_at`}
+        where id = ${delivery.id} and attempts = ${delivery.attempts} and status = 'pending'
+        returning id
+      )
+      insert into event_delivery_attempts (id, delivery_id, started_at, duration_ms, status_code, error, response_excerpt)
+      select ${newId('eva', attempt.startedAt.getTime())}, id, ${attempt.startedAt}, ${attempt.durationMs}, ${attempt.statusCode}, ${attempt.error}, ${attempt.excerpt}
+      from updated
+    `.execute(db);
+    return { disabled: false };
+  }
   return db.transaction().execute(async (tx) => {
     const updated = await tx
       .updateTable('event_deliveries')
-      .set({
-        status: outcome.status,
-        last_attempt_at: attempt.startedAt,
-        last_status_code: attempt.statusCode,
-        last_error: attempt.error,
-        ...(outcome.status === 'delivered' ? { delivered_at: now } : {}),
-        ...(outcome.status === 'pending' ? { next_attempt_at: outcome.nextAttemptAt } : {}),
-      })
+      .set({ status: 'failed', last_attempt_at: attempt.startedAt, last_status_code: attempt.statusCode, last_error: attempt.error })
       .where('id', '=', delivery.id)
       .where('attempts', '=', delivery.attempts)
       .where('status', '=', 'pending')
@@ -121,7 +134,6 @@ export async function finishAttempt(db: Db, delivery: ClaimedDelivery, attempt: 
         response_excerpt: attempt.excerpt,
       })
       .execute();
-    if (outcome.status !== 'failed') return { disabled: false };
     return { disabled: await disableIfAllFailed(tx, delivery, attempt.error, now) };
   });
 }

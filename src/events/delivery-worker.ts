@@ -90,7 +90,8 @@ export function startDeliveryWorker(app: FastifyInstance, deps: DeliveryWorkerDe
       .catch((error: unknown) => warnThrottled('record', { err: error }, 'webhook attempt not recorded; its lease will expire and it will be sent again'))
       .finally(() => {
         sends.delete(tracked);
-        if (backlog && !stopping) void tick();
+        // Claims in batches of at least half the room: one claim per finished send would double the statements.
+        if (backlog && !stopping && events.concurrency - sends.size >= Math.ceil(events.concurrency / 2)) void tick();
       });
     sends.add(tracked);
   }

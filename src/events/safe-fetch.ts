@@ -36,35 +36,47 @@ class RefusedAddressError extends Error {
 
 const ALLOW_HINT = 'set EVENTS_ALLOW_PRIVATE_NETWORKS=true to allow it';
 
-/**
- * Resolves the host and checks EVERY address it resolves to, at connect time: a name that resolves to a
- * public address when the endpoint is saved and to 127.0.0.1 or 169.254.169.254 later (DNS rebinding)
- * is refused, and so is a name with one private address among public ones. The connection then goes to
- * the checked address itself, never through a second lookup that could answer differently.
- */
-async function checkedAddress(hostname: string): Promise<string> {
-  const literal = isIP(hostname) !== 0;
-  const addresses = literal ? [hostname] : (await lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
-  for (const address of addresses) {
-    const reason = nonPublicAddressReason(address);
-    if (reason !== null) {
-      const where = literal ? `${address} is` : `${hostname} resolves to ${address}, which is`;
-      throw new RefusedAddressError(`address refused: ${where} ${reason}; ${ALLOW_HINT}`);
-    }
-  }
-  const first = addresses[0];
-  if (first === undefined) throw Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' });
-  return first;
+function refusal(address: string, hostname: string): RefusedAddressError | null {
+  const reason = nonPublicAddressReason(address);
+  if (reason === null) return null;
+  const where = address === hostname ? `${address} is` : `${hostname} resolves to ${address}, which is`;
+  return new RefusedAddressError(`address refused: ${where} ${reason}; ${ALLOW_HINT}`);
 }
 
-/** undici's connector, given the checked address instead of the name (TLS still checks the certificate against the name). */
+type LookupCallback = (error: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void;
+
+/**
+ * The socket's DNS lookup, at connect time: resolves the name and checks EVERY address it resolves to,
+ * so that a name that resolved to a public address when the endpoint was saved and to 127.0.0.1 or
+ * 169.254.169.254 now (DNS rebinding) is refused, and so is a name with one private address among public
+ * ones. The socket connects to the addresses checked here (with Node's happy eyeballs across them),
+ * never through a second lookup that could answer differently.
+ */
+function guardedLookup(hostname: string, options: { family?: number | string; all?: boolean }, callback: LookupCallback): void {
+  lookup(hostname, { all: true, order: 'verbatim' }).then(
+    (resolved) => {
+      for (const { address } of resolved) {
+        const refused = refusal(address, hostname);
+        if (refused) return callback(refused, '');
+      }
+      const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : Number(options.family ?? 0);
+      const usable = family === 4 || family === 6 ? resolved.filter((entry) => entry.family === family) : resolved;
+      const first = usable[0];
+      if (first === undefined) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '');
+      if (options.all) callback(null, usable);
+      else callback(null, first.address, first.family);
+    },
+    (error: Error) => callback(error, ''),
+  );
+}
+
+/** undici's connector with the guarded lookup; a literal IP host (which no lookup sees) is checked here. */
 function guardedConnector(timeoutMs: number): buildConnector.connector {
-  const connect = buildConnector({ timeout: timeoutMs });
+  const connect = buildConnector({ timeout: timeoutMs, lookup: guardedLookup });
   return (options, callback) => {
-    checkedAddress(options.hostname).then(
-      (address) => connect({ ...options, hostname: address, servername: options.servername ?? (isIP(options.hostname) ? undefined : options.hostname) }, callback),
-      (error: Error) => callback(error, null),
-    );
+    const refused = isIP(options.hostname) !== 0 ? refusal(options.hostname, options.hostname) : null;
+    if (refused) return callback(refused, null);
+    return connect(options, callback);
   };
 }
 
