@@ -1,6 +1,9 @@
 import type { ReactNode } from 'react';
 import type { Capability } from './api/types.ts';
+import { AnomaliesPage } from './anomalies/AnomaliesPage.tsx';
 import { AuditPage } from './audit/AuditPage.tsx';
+import { EndpointPage } from './events/EndpointPage.tsx';
+import { EventsPage } from './events/EventsPage.tsx';
 import { KeyAuditPage } from './keys/KeyAuditPage.tsx';
 import { KeyPage } from './keys/KeyPage.tsx';
 import { KeysPage } from './keys/KeysPage.tsx';
@@ -27,6 +30,11 @@ export function Pages() {
   }
   if (path === '/audit') return gated('audit:read', 'the audit log', <AuditPage />);
   if (path === '/members' && kind === 'console') return <MembersPage />;
+  // Events and anomalies are the workspace's Owners' and Admins': no embedded session has them.
+  if (path === '/events' && kind === 'console') return <EventsPage />;
+  const endpoint = /^\/events\/([^/]+)$/.exec(path);
+  if (endpoint?.[1] && kind === 'console') return <EndpointPage endpointId={decodeURIComponent(endpoint[1])} />;
+  if (path === '/anomalies' && kind === 'console') return <AnomaliesPage />;
   return (
     <section>
       <h1>Page not found</h1>

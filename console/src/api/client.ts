@@ -5,7 +5,15 @@ import type {
   AuditEventDetail,
   AuditFilters,
   CreatedInvitation,
+  DeliveryStatus,
   EmbedSessionInfo,
+  EndpointInput,
+  EventDelivery,
+  EventEndpoint,
+  EventEndpointWithSecret,
+  FindingsPage,
+  Finding,
+  FindingStatus,
   Invitation,
   InvitationView,
   Joined,
@@ -111,6 +119,7 @@ async function call<T>(method: string, path: string, body?: unknown, anonymous =
 
 const ws = (workspaceId: string) => `/v1/workspaces/${encodeURIComponent(workspaceId)}`;
 const keyPath = (workspaceId: string, keyId: string) => `${ws(workspaceId)}/api-keys/${encodeURIComponent(keyId)}`;
+const endpointPath = (workspaceId: string, endpointId: string) => `${ws(workspaceId)}/event-endpoints/${encodeURIComponent(endpointId)}`;
 
 function query(params: Record<string, string | number | undefined>): string {
   const search = new URLSearchParams();
@@ -147,6 +156,24 @@ export const api = {
   /** The export as a stream (the caller counts rows as they come and saves the file). */
   exportAudit: (workspaceId: string, filters: AuditFilters, format: 'ndjson' | 'csv', signal: AbortSignal) =>
     download(`${ws(workspaceId)}/audit-events/export${query({ ...filters, format })}`, signal),
+
+  listEndpoints: (workspaceId: string) => call<Page<EventEndpoint>>('GET', `${ws(workspaceId)}/event-endpoints${query({ limit: 100 })}`),
+  createEndpoint: (workspaceId: string, body: EndpointInput) => call<EventEndpointWithSecret>('POST', `${ws(workspaceId)}/event-endpoints`, body),
+  getEndpoint: (workspaceId: string, endpointId: string) => call<EventEndpoint>('GET', endpointPath(workspaceId, endpointId)),
+  updateEndpoint: (workspaceId: string, endpointId: string, body: EndpointInput) => call<EventEndpoint>('PATCH', endpointPath(workspaceId, endpointId), body),
+  deleteEndpoint: (workspaceId: string, endpointId: string) => call<void>('DELETE', endpointPath(workspaceId, endpointId)),
+  rotateEndpointSecret: (workspaceId: string, endpointId: string) =>
+    call<EventEndpointWithSecret>('POST', `${endpointPath(workspaceId, endpointId)}/rotate-secret`),
+  sendTestEvent: (workspaceId: string, endpointId: string) => call<EventDelivery>('POST', `${endpointPath(workspaceId, endpointId)}/test`),
+  deliveries: (workspaceId: string, endpointId: string, status: DeliveryStatus | undefined, cursor?: string) =>
+    call<Page<EventDelivery>>('GET', `${endpointPath(workspaceId, endpointId)}/deliveries${query({ status, limit: 25, cursor })}`),
+  retryDelivery: (workspaceId: string, endpointId: string, deliveryId: string) =>
+    call<EventDelivery>('POST', `${endpointPath(workspaceId, endpointId)}/deliveries/${encodeURIComponent(deliveryId)}/retry`),
+
+  findings: (workspaceId: string, filters: { status?: FindingStatus | 'all'; key_id?: string; limit?: number }, cursor?: string) =>
+    call<FindingsPage>('GET', `${ws(workspaceId)}/anomalies${query({ limit: 25, ...filters, cursor })}`),
+  setFindingStatus: (workspaceId: string, findingId: string, status: FindingStatus) =>
+    call<Finding>('PATCH', `${ws(workspaceId)}/anomalies/${encodeURIComponent(findingId)}`, { status }),
 
   members: (workspaceId: string) => call<Page<Member>>('GET', `${ws(workspaceId)}/members`),
   invite: (workspaceId: string, body: { email: string; role: Role }) => call<CreatedInvitation>('POST', `${ws(workspaceId)}/members`, body),

@@ -217,3 +217,87 @@ export interface Joined {
   user: { id: string; email: string };
   csrf_token?: string;
 }
+
+/** A webhook endpoint of the workspace: where its events are sent, signed (never the secret, except on create and rotate). */
+export interface EventEndpoint {
+  object: 'event_endpoint';
+  id: string;
+  workspace_id: string | null;
+  url: string;
+  /** Event types, or ['*'] for every type, including types added later. */
+  events: string[];
+  description: string | null;
+  enabled: boolean;
+  /** Set when Latchkey disabled it after failing deliveries (or someone disabled it). */
+  disabled_at: string | null;
+  disabled_reason: string | null;
+  /** Until then the previous secret signs every delivery too. */
+  secret_rotation_ends_at: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+/** Create and rotate-secret answer with the signing secret: the only time it is sent. */
+export type EventEndpointWithSecret = EventEndpoint & { secret: string };
+
+export interface EndpointInput {
+  url?: string;
+  events?: string[];
+  description?: string | null;
+  enabled?: boolean;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface DeliveryAttempt {
+  started_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
+/** One event sent (or to be sent) to one endpoint. */
+export interface EventDelivery {
+  object: 'event_delivery';
+  id: string;
+  endpoint_id: string;
+  event: { id: string; type: string; created_at: string | null };
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string | null;
+  /** Oldest first; in the list and retry answers. */
+  attempt_log?: DeliveryAttempt[];
+}
+
+export type FindingStatus = 'open' | 'acknowledged' | 'resolved';
+export type FindingRule = 'volume_spike' | 'new_source_ip' | 'error_burst' | 'ip_refused';
+
+/** An anomaly the detector stored (the usage page's Anomaly is computed on read; this one is kept and has a status). */
+export interface Finding {
+  object: 'anomaly';
+  id: string;
+  rule: FindingRule | (string & {});
+  severity: 'low' | 'medium' | 'high';
+  status: FindingStatus;
+  summary: string;
+  api_key: { id: string; name: string; prefix: string } | null;
+  evidence: Record<string, unknown>;
+  window: { start: string; end: string };
+  detected_at: string | null;
+  acknowledged_at: string | null;
+  /** The actor: a user id (usr_…) or a service key id. */
+  acknowledged_by: string | null;
+  resolved_at: string | null;
+  resolved_by: string | null;
+}
+
+/** The findings list also says how many are open, whatever the filter (the navigation's badge). */
+export interface FindingsPage extends Page<Finding> {
+  open_count: number;
+}

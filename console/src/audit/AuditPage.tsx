@@ -11,9 +11,17 @@ import { AuditPager, useCursorPages } from './AuditPager.tsx';
 import { AuditTable } from './AuditTable.tsx';
 import { ExportButtons } from './ExportButtons.tsx';
 
+const URL_FILTERS = ['key_id', 'route', 'status', 'source_ip', 'from', 'to'] as const satisfies ReadonlyArray<keyof AuditFilters>;
+
+/** Filters other pages link with: a key's calls (`?key_id=`), an anomaly's key, window and IP. */
 function filtersFromUrl(): AuditFilters {
-  const key = new URLSearchParams(location.search).get('key_id');
-  return key ? { key_id: key } : {};
+  const search = new URLSearchParams(location.search);
+  const filters: AuditFilters = {};
+  for (const name of URL_FILTERS) {
+    const value = search.get(name);
+    if (value) filters[name] = value;
+  }
+  return filters;
 }
 
 /** Every call to the API, newest first: filters, pages, one event in full, exports. */

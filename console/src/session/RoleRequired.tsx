@@ -9,7 +9,7 @@ export function RoleRequired() {
     <section className="card refusal" aria-labelledby="refusal-title">
       <h1 id="refusal-title">Owner or Admin role needed</h1>
       <p>
-        API keys, the audit log and members of <strong>{workspace.name}</strong> are managed by its Owner and Admins. You are a{' '}
+        API keys, the audit log, anomalies, events and members of <strong>{workspace.name}</strong> are managed by its Owner and Admins. You are a{' '}
         <strong>Member</strong> of this workspace.
       </p>
       <p>Ask an Owner or Admin of the workspace to change your role, or to do this for you.</p>
