@@ -3,7 +3,7 @@ import { api, fieldOf, messageOf } from '../api/client.ts';
 import type { EndpointInput, EventEndpoint, EventEndpointWithSecret } from '../api/types.ts';
 import { useConsoleSession } from '../session/session.ts';
 import { Dialog } from '../ui/Dialog.tsx';
-import { Field } from '../ui/Field.tsx';
+import { Field, FormErrors } from '../ui/Field.tsx';
 import { ALL_EVENTS, EVENT_GROUPS } from './event-types.ts';
 
 interface Draft {
@@ -107,16 +107,7 @@ export function EndpointDialog(
         <Field label="Description (optional)" error={errors.description}>
           {(field) => <input {...field} maxLength={500} value={draft.description} onChange={(e) => edit({ description: e.target.value })} />}
         </Field>
-        {formError && (
-          <p className="field-error" role="alert">
-            {formError}
-          </p>
-        )}
-        {Object.keys(errors).length > 0 && (
-          <p className="sr-only" role="alert">
-            {Object.values(errors).join(' ')}
-          </p>
-        )}
+        <FormErrors formError={formError} errors={errors} />
         <div className="actions">
           <button type="button" className="secondary" onClick={props.onCancel}>
             Cancel

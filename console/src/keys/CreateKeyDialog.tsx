@@ -6,6 +6,7 @@ import { Dialog } from '../ui/Dialog.tsx';
 import { ErrorNote, Loading } from '../ui/States.tsx';
 import { inputOf, NEW_KEY } from './draft.ts';
 import { KeyFields } from './KeyFields.tsx';
+import { FormErrors } from '../ui/Field.tsx';
 import { useScopes } from './useScopes.ts';
 
 /** "+ New API key": the form; the API's validation messages appear under the field they are about. */
@@ -45,16 +46,7 @@ export function CreateKeyDialog({ onCreated, onCancel }: { onCreated: (key: ApiK
       {scopes.state === 'ready' && (
         <form onSubmit={(event) => void submit(event)} noValidate>
           <KeyFields draft={draft} onChange={edit} groups={scopes.data} errors={errors} withMode />
-          {formError && (
-            <p className="field-error" role="alert">
-              {formError}
-            </p>
-          )}
-          {Object.keys(errors).length > 0 && (
-            <p className="sr-only" role="alert">
-              {Object.values(errors).join(' ')}
-            </p>
-          )}
+          <FormErrors formError={formError} errors={errors} />
           <div className="actions">
             <button type="button" className="secondary" onClick={onCancel}>
               Cancel

@@ -31,3 +31,25 @@ export function Field({
     </div>
   );
 }
+
+/**
+ * A form's errors at its foot: the one that concerns the whole form, shown, and every field's error read
+ * out at once to screen readers (each is also shown beside its field).
+ */
+export function FormErrors({ formError, errors }: { formError: string | null | undefined; errors: Record<string, string | undefined> }) {
+  const fieldErrors = Object.values(errors).filter(Boolean);
+  return (
+    <>
+      {formError && (
+        <p className="field-error" role="alert">
+          {formError}
+        </p>
+      )}
+      {fieldErrors.length > 0 && (
+        <p className="sr-only" role="alert">
+          {fieldErrors.join(' ')}
+        </p>
+      )}
+    </>
+  );
+}
