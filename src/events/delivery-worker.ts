@@ -16,6 +16,8 @@ export interface DeliveryWorkerDeps {
 
 /** How long closing waits for the sends under way before it drops them (their leases then expire and they are sent again). */
 const CLOSE_WAIT_MS = 5_000;
+/** How long a /metrics scrape waits for the backlog's count before it shows the last one known. */
+const DUE_PROBE_WAIT_MS = 250;
 /** At most one warning per endpoint in this time: an endpoint that is down fails every delivery, and says so once. */
 const WARN_EVERY_MS = 10_000;
 
@@ -47,7 +49,19 @@ export function startDeliveryWorker(app: FastifyInstance, deps: DeliveryWorkerDe
   // The last claim took all it could: more may be due, so a finished send claims again at once.
   let backlog = false;
 
-  metrics.setDeliveriesDueProbe(() => countDue(db, now()));
+  // The backlog gauge counts in the database, but a scrape must not wait for it: /metrics is what an
+  // operator reads while the database is away. One count at a time; past DUE_PROBE_WAIT_MS, the last known.
+  let lastDue = 0;
+  let counting: Promise<void> | null = null;
+  metrics.setDeliveriesDueProbe(async () => {
+    counting ??= countDue(db, now())
+      .then((due) => void (lastDue = due), () => {})
+      .finally(() => (counting = null));
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([counting, new Promise<void>((resolve) => (bound = setTimeout(resolve, DUE_PROBE_WAIT_MS)))]);
+    clearTimeout(bound);
+    return lastDue;
+  });
 
   function warnThrottled(key: string, fields: Record<string, unknown>, message: string): void {
     const at = Date.now();
