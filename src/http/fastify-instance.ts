@@ -78,16 +78,34 @@ function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void 
   // Node's own rule: never write into an answer already under way on this connection (a pipelined request
   // after it is what failed), or the client reads the two mixed.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
-  if (socket.writable && !inFlight?.headersSent) {
-    const requestId = newId('req');
-    const body = JSON.stringify(errorBody(refusal, requestId));
-    socket.write(
-      `HTTP/1.1 ${refusal.status} ${refusal.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRequest-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-    );
+  if (!socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
   }
-  socket.destroy();
+  const requestId = newId('req');
+  const body = JSON.stringify(errorBody(refusal, requestId));
+  socket.write(
+    `HTTP/1.1 ${refusal.status} ${refusal.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRequest-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  lingeringClose(socket);
 }
+
+/**
+ * Closes after an answer while the client may still be sending (the rest of a 10 MB header): closing a
+ * socket with unread bytes makes the kernel send a reset, which can reach the client before it has read
+ * the answer, and the answer is lost. So: stop parsing, drain and discard what still arrives, send our
+ * FIN, and destroy once the client has closed too, or after LINGER_MS at most.
+ */
+function lingeringClose(socket: Socket): void {
+  socket.removeAllListeners('data');
+  socket.on('data', () => {});
+  socket.resume();
+  socket.end();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+const LINGER_MS = 2000;
 
 /** A hop count trusts that many proxies in front of us (the same rule proxy-addr applies to a number). */
 function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
