@@ -10,6 +10,7 @@ import * as yourOwnApi from './migrations/0007_your_own_api.js';
 import * as gateway from './migrations/0008_gateway.js';
 import * as embed from './migrations/0009_embed.js';
 import * as events from './migrations/0010_events.js';
+import * as lifecycleLeaks from './migrations/0011_lifecycle_leaks.js';
 
 /** Migrations are listed here, not read from disk, so the built and the source trees run the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008_gateway': gateway,
   '0009_embed': embed,
   '0010_events': events,
+  '0011_lifecycle_leaks': lifecycleLeaks,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

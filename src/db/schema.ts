@@ -21,7 +21,17 @@ export interface WorkspacesTable {
   external_id: ColumnType<string | null, string | null | undefined, string | null>;
   metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: CreatedAt;
+  /** The workspace's key policy (PRODUCT.md "Key lifecycle and leak response"); null: no longest life. */
+  max_key_lifetime_days: ColumnType<number | null, number | null | undefined, number | null>;
+  require_expiry: Generated<boolean>;
+  require_ip_allowlist_for_live: Generated<boolean>;
+  rotation_reminder_days: Generated<number>;
+  unused_reminder_days: Generated<number>;
+  leak_action: Generated<LeakAction>;
 }
+
+/** What a leak report does to the reported secret version: revoke it at once, or only tell. */
+export type LeakAction = 'revoke' | 'notify';
 
 export interface MembershipsTable {
   workspace_id: string;
@@ -78,6 +88,8 @@ export interface ApiKeysTable {
   meta: ColumnType<Record<string, unknown>, string | undefined, string>;
   /** The whole key's end: past it, every secret of the key answers api_key_expired. */
   expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Never valid: a use answers as an unknown key does and raises canary.triggered. */
+  canary: Generated<boolean>;
 }
 
 export interface ApiKeySecretsTable {
@@ -341,6 +353,28 @@ export interface KeyRemindersTable {
   sent_at: CreatedAt;
 }
 
+/** A secret version reported leaked: once per version, never the secret itself. */
+export interface KeyLeaksTable {
+  id: string;
+  workspace_id: string;
+  api_key_id: string;
+  secret_id: string;
+  /** `github`: GitHub's secret scanning (POST /v1/leaks/github); `report`: anyone (POST /v1/leaks). */
+  source: 'github' | 'report';
+  url: string | null;
+  /** GitHub's own `source` field (content, commit, pull_request, …). */
+  github_source: string | null;
+  action: 'revoked' | 'notified';
+  reporter_ip: string | null;
+  reported_at: CreatedAt;
+}
+
+/** A signed GitHub report already received (SHA-256 of its signature and body): a replay is refused. */
+export interface LeakReportReceiptsTable {
+  digest: string;
+  received_at: CreatedAt;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: Generated<Date>;
@@ -370,6 +404,8 @@ export interface Database {
   event_delivery_attempts: EventDeliveryAttemptsTable;
   anomaly_findings: AnomalyFindingsTable;
   key_reminders: KeyRemindersTable;
+  key_leaks: KeyLeaksTable;
+  leak_report_receipts: LeakReportReceiptsTable;
   api_records: ApiRecordsTable;
 }
 

@@ -2,6 +2,8 @@ import type { Executor } from '../db/client.js';
 import type { Insertable } from 'kysely';
 import type { ApiKeyRow, ApiKeySecretRow, ApiKeySecretsTable, ApiKeysTable } from '../db/schema.js';
 import type { Ceiling } from './key-settings.js';
+import type { KeyLeakRow } from './keys-present.js';
+import { DEFAULT_REMINDERS, type ReminderPolicy } from './nudges.js';
 
 export type KeyStatusFilter = 'active' | 'revoked' | 'all';
 
@@ -133,6 +135,18 @@ export function createKeysRepo() {
 
     async setSecretExpiry(ex: Executor, secretId: string, at: Date): Promise<void> {
       await ex.updateTable('api_key_secrets').set({ expires_at: at }).where('id', '=', secretId).execute();
+    },
+
+    /** The workspace's reminder thresholds (its policy's part that the key object's nudges use). */
+    async remindersOf(ex: Executor, workspaceId: string): Promise<ReminderPolicy> {
+      const row = await ex.selectFrom('workspaces').select(['rotation_reminder_days', 'unused_reminder_days']).where('id', '=', workspaceId).executeTakeFirst();
+      return row ?? DEFAULT_REMINDERS;
+    },
+
+    /** The leaks reported of these keys' secret versions, newest first. */
+    listLeaks(ex: Executor, keyIds: readonly string[]): Promise<KeyLeakRow[]> {
+      if (keyIds.length === 0) return Promise.resolve([]);
+      return ex.selectFrom('key_leaks').selectAll().where('api_key_id', 'in', keyIds).orderBy('reported_at', 'desc').execute();
     },
 
     async revokeSecret(ex: Executor, secretId: string, at: Date): Promise<void> {

@@ -66,7 +66,10 @@ export function createKeysService(deps: KeysDeps) {
   }
 
   async function present(tx: Tx | Db, key: KeyWithCreator): Promise<ApiKeyObject> {
-    return presentKey(key, await repo.listSecrets(tx, [key.id]), deps.now(), deps.catalog);
+    // One after another: inside a transaction the queries share one connection.
+    const secrets = await repo.listSecrets(tx, [key.id]);
+    const context = { policy: await repo.remindersOf(tx, key.workspace_id), leaks: await repo.listLeaks(tx, [key.id]) };
+    return presentKey(key, secrets, deps.now(), deps.catalog, context);
   }
 
   async function loadKey(tx: Tx | Db, workspaceId: string, keyId: string, forUpdate = false): Promise<KeyWithCreator> {
@@ -186,9 +189,10 @@ export function createKeysService(deps: KeysDeps) {
 
     async list(workspaceId: string, filter: { status: KeyStatusFilter } & PageRequest) {
       const rows = await repo.listKeys(db, workspaceId, { ...filter, limit: fetchSize(filter) });
-      const secrets = await repo.listSecrets(db, rows.slice(0, filter.limit).map((k) => k.id));
+      const ids = rows.slice(0, filter.limit).map((k) => k.id);
+      const [secrets, policy, leaks] = await Promise.all([repo.listSecrets(db, ids), repo.remindersOf(db, workspaceId), repo.listLeaks(db, ids)]);
       const now = deps.now();
-      return toPage(rows, filter, (key) => presentKey(key, secrets, now, deps.catalog));
+      return toPage(rows, filter, (key) => presentKey(key, secrets, now, deps.catalog, { policy, leaks }));
     },
 
     async get(workspaceId: string, keyId: string): Promise<ApiKeyObject> {

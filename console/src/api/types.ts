@@ -97,7 +97,42 @@ export interface ApiKey {
   last_used_at: string | null;
   last_used_ip: string | null;
   revoked_at: string | null;
+  /** Never valid: a use answers as an unknown key does and raises canary.triggered. */
+  canary: boolean;
+  /** The newest leak report of one of its secret versions (the red banner), or null. */
+  leak: KeyLeak | null;
+  /** The keys list's badges (the workspace policy's thresholds). */
+  nudges: KeyNudge[];
   secrets: KeySecret[];
+}
+
+export type KeyNudge = 'rotation_due' | 'unused' | 'expires_soon' | 'expired';
+
+export interface KeyLeak {
+  reported_at: string;
+  /** github: GitHub's secret scanning; report: someone through POST /v1/leaks. */
+  source: 'github' | 'report';
+  url: string | null;
+  /** revoked: the leaked secret version was revoked at once; notified: the policy's leak_action is notify. */
+  action: 'revoked' | 'notified';
+  secret_id: string;
+  secret_version: number | null;
+}
+
+export type PolicyRule = 'max_key_lifetime' | 'require_expiry' | 'require_ip_allowlist_for_live';
+
+/** GET/PATCH /v1/workspaces/{id}/policy. */
+export interface WorkspacePolicy {
+  object: 'workspace_policy';
+  workspace_id: string;
+  max_key_lifetime_days: number | null;
+  require_expiry: boolean;
+  require_ip_allowlist_for_live: boolean;
+  rotation_reminder_days: number;
+  unused_reminder_days: number;
+  leak_action: 'revoke' | 'notify';
+  /** Active keys that break the policy: listed, never changed. */
+  violations: Array<{ key_id: string; name: string; prefix: string; mode: Mode; rules: PolicyRule[] }>;
 }
 
 /** Create and rotate answer the key with its secret: the only time it is ever sent. */
