@@ -39,6 +39,9 @@ export type ManagementAction =
   | 'api_key.rotate'
   | 'api_key.secret_revoke'
   | 'api_key.revoke'
+  // A secret version reported leaked (src/leaks/), no actor: GitHub's secret scanning or anyone's report.
+  | 'api_key.leaked'
+  | 'workspace.policy_update'
   | 'workspace.ceiling_change'
   | 'workspace.demo_data'
   | 'embed.link_created'

@@ -13,6 +13,8 @@ export const ERRORS = {
   invalid_credentials: { status: 401, type: 'authentication_error' },
   // An embedded key-management session that is unknown, expired, ended, or whose service key was revoked.
   embed_session_invalid: { status: 401, type: 'authentication_error' },
+  // A GitHub secret-scanning report whose signature does not verify, or whose key identifier GitHub does not publish.
+  invalid_signature: { status: 401, type: 'authentication_error' },
   ip_not_allowed: { status: 403, type: 'permission_error' },
   insufficient_scope: { status: 403, type: 'permission_error' },
   insufficient_role: { status: 403, type: 'permission_error' },
@@ -33,6 +35,10 @@ export const ERRORS = {
   // `return_url`: where the link's page was to lead back to, when the SaaS gave one.
   embed_link_expired: { status: 410, type: 'invalid_request_error', fields: ['return_url'] },
   embed_link_used: { status: 410, type: 'invalid_request_error', fields: ['return_url'] },
+  // A key that breaks its workspace's policy; `rule`: max_key_lifetime, require_expiry or require_ip_allowlist_for_live.
+  policy_violation: { status: 400, type: 'invalid_request_error', fields: ['rule'] },
+  // A signed GitHub report received before, byte for byte.
+  report_replayed: { status: 409, type: 'conflict_error' },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   // The request line and headers together are over Node's 16 KiB (a very long URL or query, a huge header).
